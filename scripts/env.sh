@@ -1,0 +1,31 @@
+# Default environment of the service. Source it; every value can be overridden
+# by exporting the variable before.
+
+: "${SECONDE_CHANCE_DATA:=$ROOT/../shared/data}"
+: "${KNOWLEDGE_DATABASE_URL:=sqlite:///$VAR_DIR/knowledge.sqlite3}"
+
+: "${REDIS_HOST:=127.0.0.1}"
+: "${REDIS_PORT:=6379}"
+: "${REDIS_LOCK_DB:=1}"
+: "${REDIS_URL:=redis://$REDIS_HOST:$REDIS_PORT/0}"
+
+: "${TRACKER_DB_DIALECT:=sqlite}"
+: "${TRACKER_DB_URL:=sqlite:///$VAR_DIR/trackers.sqlite3}"
+
+: "${RASA_HOST:=127.0.0.1}"
+: "${RASA_PORT:=5005}"
+: "${ACTION_PORT:=5055}"
+: "${ACTION_ENDPOINT_URL:=http://127.0.0.1:$ACTION_PORT/webhook}"
+: "${DEMO_PORT:=8080}"
+: "${WIDGET_ALLOWED_ORIGINS:=*}"
+
+export SECONDE_CHANCE_DATA KNOWLEDGE_DATABASE_URL REDIS_HOST REDIS_PORT REDIS_LOCK_DB \
+  REDIS_URL TRACKER_DB_DIALECT TRACKER_DB_URL RASA_HOST RASA_PORT ACTION_PORT \
+  ACTION_ENDPOINT_URL DEMO_PORT WIDGET_ALLOWED_ORIGINS
+
+# Quieter third-party start-up: TensorFlow's C++ banner and SQLAlchemy's
+# notice about 2.0, which Rasa 3.6 cannot use.
+: "${TF_CPP_MIN_LOG_LEVEL:=2}"
+: "${SQLALCHEMY_SILENCE_UBER_WARNING:=1}"
+export TF_CPP_MIN_LOG_LEVEL SQLALCHEMY_SILENCE_UBER_WARNING
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
