@@ -1,0 +1,7 @@
+"""Entry point of `python -m knowledge` (see knowledge.cli)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

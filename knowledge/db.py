@@ -1,0 +1,141 @@
+"""Engines and sessions for the knowledge database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from .config import load_settings
+from .models import Base, ImportRun
+
+__all__ = [
+    "DatabaseNotReadyError",
+    "create_schema",
+    "get_engine",
+    "last_successful_run",
+    "require_imported_database",
+    "session_scope",
+]
+
+logger = logging.getLogger(__name__)
+
+IMPORT_HINT = "Run `python -m knowledge import` first."
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+class DatabaseNotReadyError(RuntimeError):
+    """The knowledge database is missing or contains no successful import."""
+
+
+def sqlite_file_path(url: str) -> Optional[Path]:
+    """Return the file of a SQLite URL, or None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def get_engine(url: Optional[str] = None, *, create_directories: bool = True) -> Engine:
+    """Return the engine for a database URL, created once per URL and process.
+
+    Args:
+        url: SQLAlchemy URL; None uses `load_settings().database_url`.
+        create_directories: create the parent directory of a SQLite file (the
+            default `var/` directory), so that SQLite can create the file.
+    """
+    if url is None:
+        url = load_settings().database_url
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is not None:
+            return engine
+        sqlite_path = sqlite_file_path(url)
+        if sqlite_path is not None and create_directories:
+            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, pool_pre_ping=sqlite_path is None)
+        _engines[url] = engine
+        logger.debug("Created engine for %s", engine.url.render_as_string(hide_password=True))
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of a cached engine and forget it (tests drop databases)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+    """Open a session that commits on success and rolls back on error.
+
+    Args:
+        url: database URL; None uses the configured one.
+
+    Example:
+        with session_scope() as session:
+            index = LocationIndex.load(session)
+    """
+    session = Session(get_engine(url), future=True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the missing tables and indexes (existing ones are left as they are)."""
+    Base.metadata.create_all(engine)
+
+
+def last_successful_run(session: Session) -> Optional[ImportRun]:
+    """Return the latest import run that succeeded, or None."""
+    statement = (
+        select(ImportRun)
+        .where(ImportRun.status == "succeeded")
+        .order_by(ImportRun.id.desc())
+        .limit(1)
+    )
+    return session.execute(statement).scalars().first()
+
+
+def require_imported_database(url: Optional[str] = None) -> Engine:
+    """Return the engine of a database that contains a successful import.
+
+    Raises:
+        DatabaseNotReadyError: the SQLite file does not exist, the tables are
+            missing, or no import has succeeded yet. The message tells to run the import.
+    """
+    if url is None:
+        url = load_settings().database_url
+    sqlite_path = sqlite_file_path(url)
+    if sqlite_path is not None and not sqlite_path.exists():
+        raise DatabaseNotReadyError(f"The knowledge database {sqlite_path} does not exist. {IMPORT_HINT}")
+    engine = get_engine(url)
+    if not inspect(engine).has_table(ImportRun.__tablename__):
+        raise DatabaseNotReadyError(
+            f"The knowledge database {engine.url.render_as_string(hide_password=True)} has no tables. {IMPORT_HINT}"
+        )
+    with Session(engine, future=True) as session:
+        if last_successful_run(session) is None:
+            raise DatabaseNotReadyError(
+                f"The knowledge database {engine.url.render_as_string(hide_password=True)} "
+                f"contains no successful import. {IMPORT_HINT}"
+            )
+    return engine

@@ -1,0 +1,126 @@
+"""Per-file import report and small parsing helpers shared by the readers."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from tqdm import tqdm
+
+__all__ = ["DataFormatError", "FileReport", "parse_coordinate", "read_csv"]
+
+logger = logging.getLogger(__name__)
+
+
+class DataFormatError(ValueError):
+    """A source file does not have the expected structure (missing columns...)."""
+
+
+@dataclass
+class FileReport:
+    """Counts of one source file.
+
+    Every row read ends up in exactly one bucket: kept, rejected (invalid or
+    unusable, with a reason) or ignored (valid, but carries nothing this importer
+    needs, with a reason). So `read == kept + sum(rejected) + sum(ignored)`.
+    """
+
+    path: str
+    read: int = 0
+    kept: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    ignored: Counter = field(default_factory=Counter)
+
+    def keep(self) -> None:
+        self.kept += 1
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] += 1
+
+    def ignore(self, reason: str) -> None:
+        self.ignored[reason] += 1
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def ignored_total(self) -> int:
+        return sum(self.ignored.values())
+
+    def to_dict(self) -> dict:
+        """Return the report as JSON-ready data (reasons sorted by count)."""
+        return {
+            "path": self.path,
+            "read": self.read,
+            "kept": self.kept,
+            "rejected": dict(self.rejected.most_common()),
+            "ignored": dict(self.ignored.most_common()),
+        }
+
+    def format_lines(self) -> list[str]:
+        """Return human-readable summary lines for the command line."""
+        lines = [
+            f"{self.path}: read {self.read}, kept {self.kept}, "
+            f"rejected {self.rejected_total}, ignored {self.ignored_total}"
+        ]
+        for reason, count in self.rejected.most_common():
+            lines.append(f"    rejected ({reason}): {count}")
+        for reason, count in self.ignored.most_common():
+            lines.append(f"    ignored ({reason}): {count}")
+        return lines
+
+
+def read_csv(
+    path: Path,
+    *,
+    delimiter: str,
+    required_columns: Iterable[str],
+    display_name: str,
+    progress: Optional[bool],
+) -> Iterator[dict[str, str]]:
+    """Yield the rows of a UTF-8 CSV file (a leading BOM is skipped) as dictionaries.
+
+    Raises:
+        DataFormatError: a required column is missing from the header.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        header = reader.fieldnames or []
+        missing = [column for column in required_columns if column not in header]
+        if missing:
+            raise DataFormatError(
+                f"{path}: missing column(s) {', '.join(missing)}; the header is {header}."
+            )
+        rows = tqdm(reader, desc=display_name, unit=" rows", disable=_tqdm_disable(progress), leave=False)
+        for row in rows:
+            # Short rows give None values; treat them as empty fields.
+            yield {key: (value or "").strip() for key, value in row.items() if key is not None}
+
+
+def _tqdm_disable(progress: Optional[bool]) -> Optional[bool]:
+    # tqdm hides the bar when disable is None and stderr is not a terminal.
+    return None if progress is None else not progress
+
+
+def parse_coordinate(raw: str, minimum: float, maximum: float) -> tuple[Optional[float], bool]:
+    """Parse a latitude or longitude.
+
+    Returns:
+        (value, valid): (None, True) for an empty field, (None, False) for text
+        that is not a number within [minimum, maximum].
+    """
+    if not raw:
+        return None, True
+    try:
+        value = float(raw)
+    except ValueError:
+        return None, False
+    # The chained comparison is also false for NaN, so NaN is rejected too.
+    if not minimum <= value <= maximum:
+        return None, False
+    return value, True

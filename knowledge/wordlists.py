@@ -1,0 +1,106 @@
+"""French word lists that keep common words from being read as commune names.
+
+The base list is spaCy's French stop words (spacy.lang.fr.stop_words.STOP_WORDS,
+spaCy 3.8). The project lists below contain words of everyday French that are
+also the name of a commune, a former commune or a La Poste locality. They were
+chosen by hand among the commune names found in a French lexicon (the lemma
+tables of fr_core_news_md) and in a list of words young people use about
+school, work and where they live.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import runpy
+from pathlib import Path
+
+from .normalize import normalize_name
+
+__all__ = ["FOREIGN_CITY_NAMES", "PREPOSITIONS", "blocked_words", "common_words"]
+
+logger = logging.getLogger(__name__)
+
+# Never taken alone for a commune, even with a capital letter or after "à".
+PROJECT_BLOCKED_WORDS = """
+y bar marie vue sept mars avril mai juin boulot job bus ecole ligne place rue mer mere
+fille grand long bonne faux vieux vert rouge corps bras ville cours plan port pont bois
+montagne campagne plaine riviere roche chance change ciel salon champs lire mare gene
+broc drap drain facture canon pigeon roman corne publier contes ares rives monts four
+marche jardin chasse bourg bains charge don us dry jury lent male signes angles vertus
+chauve survie domino cacao marin noce cellule orgueil gages elan treve chiche mus
+berne parois tricot boue fosse aube creances ballon levier sales abondant coron aigre
+erre baille pere quarante taule haleine cintre rots bure chars gueux teille
+""".split()
+
+# Taken alone for a commune only with a capital letter or after a preposition:
+# "je vais à Tours" is a place, "je fais des tours" is not.
+PROJECT_COMMON_WORDS = """
+tours orange sens plaisir fontaine fontaines avion lourdes menton valence vannes cannes
+colombes colombe trappes moulins houilles sceaux vitre cognac tulle condom embrun
+falaise grenade forges gorges fosses salles anse arques lisses jumelles pierres gaillard
+oraison muret sedan geste souche moules targe lattes drain corne royan bouviers tresses
+tresse robinson bananier goyave mana laure sene crosne vif venelles sorbiers publier
+lisses ecots luisant contres fronton loches livarot clapiers roquefort fenouillet
+varennes presles leves gan santes gorges longues mons trepied carnet lege guise charmes
+aime ormes agneaux tonnerre etable brie baccarat aiguillon pannes champagne viviers
+bourre marines moutiers combes moult etain veuves banat chauve bordes vars hanches naves
+pommiers graces pitres valentin celliers rouille levier sablons mathieu sales andouille
+ballon bourg jardin rouge callas avoine rivieres verrieres fors joyeuse violes esches
+arches abondance fille baille corbeilles rosieres montagne tavernes plaisance bains
+granges serres ballots perles martinet cher lot nord manche somme var landes loire
+marne orne gers gard tarn aude eure indre doubs ain allier
+""".split()
+
+# Foreign cities that French speakers name often. They are never matched with
+# typo tolerance, because several sit one letter away from a small French
+# commune ("Berlin" and Berling, "Londres" and Landres).
+FOREIGN_CITY_NAMES = frozenset(
+    normalize_name(name)
+    for name in (
+        "Bruxelles", "Genève", "Lausanne", "Bâle", "Zurich", "Berne", "Liège", "Anvers", "Namur",
+        "Charleroi", "Luxembourg", "Monaco", "Londres", "Berlin", "Madrid", "Barcelone", "Rome",
+        "Milan", "Turin", "Lisbonne", "Porto", "Amsterdam", "Alger", "Oran",
+        "Tunis", "Casablanca", "Rabat", "Marrakech", "Dakar", "Abidjan", "Bamako", "Montréal",
+        "Québec", "New York",
+    )
+)
+
+# Words after which a single word is read as a place ("à", "vers", "près de"...).
+PREPOSITIONS = frozenset(
+    normalize_name(word)
+    for word in "à a au aux vers sur de d du dans en pres près proche cote côté".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _spacy_stop_words() -> frozenset[str]:
+    """Load spaCy's French stop words, normalised.
+
+    The module is executed from its file because `import spacy.lang.fr.stop_words`
+    first imports the whole spaCy package, which takes about 3 seconds.
+    """
+    spec = importlib.util.find_spec("spacy")
+    words: set[str] = set()
+    if spec is not None and spec.origin:
+        path = Path(spec.origin).parent / "lang" / "fr" / "stop_words.py"
+        if path.is_file():
+            words = set(runpy.run_path(str(path))["STOP_WORDS"])
+    if not words:
+        from spacy.lang.fr.stop_words import STOP_WORDS
+
+        words = set(STOP_WORDS)
+    return frozenset(filter(None, (normalize_name(word) for word in words)))
+
+
+@functools.lru_cache(maxsize=1)
+def blocked_words() -> frozenset[str]:
+    """Words never read alone as a commune: spaCy stop words plus PROJECT_BLOCKED_WORDS."""
+    return _spacy_stop_words() | frozenset(PROJECT_BLOCKED_WORDS)
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Words read alone as a commune only with a capital letter or a preposition."""
+    return blocked_words() | frozenset(PROJECT_COMMON_WORDS)
