@@ -1,0 +1,1 @@
+"""Web chat widget: a socket.io channel for Rasa, the widget and a demo page."""

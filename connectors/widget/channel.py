@@ -1,0 +1,417 @@
+"""Socket.io input and output channel for the web chat widget.
+
+The channel speaks Rasa's socket.io protocol: the client emits
+``session_request`` and gets ``session_confirm`` with its session id, then
+emits ``user_uttered`` messages and receives ``bot_uttered`` messages. Every
+socket joins the room named after its session id, so a conversation survives
+a page reload and reaches every tab that shows it.
+
+On top of Rasa's own channel it:
+
+* reads typed text only as text (a leading ``/`` never becomes an intent) and
+  accepts a payload only when the bot offered it to that session;
+* turns a position shared by the widget into a ``share_location`` payload;
+* answers empty, malformed and too long messages in French instead of
+  dropping them;
+* tells the user when a message produced no reply because of a fault;
+* shares emits between processes through Redis, so any process can send to a
+  socket held by another one.
+
+Limitations:
+    A reply emitted while the user's socket is disconnected is lost for that
+    socket; the widget shows the transcript it stored itself.
+"""
+
+import json
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+import socketio
+from redis import asyncio as aioredis
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.user_input import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    OfferedPayloads,
+    clean_typed_text,
+    is_payload,
+    location_payload,
+)
+from connectors.widget import messages
+from knowledge.helplines import load_helplines
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "widget"
+
+# Session ids are random hex strings made by this channel or by Rasa's own
+# clients (uuid4().hex). Anything else is replaced by a new id.
+_SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _new_session_id() -> Text:
+    return uuid.uuid4().hex
+
+
+def valid_session_id(value: Any) -> Optional[Text]:
+    """Return the value if it is an acceptable session id, else None."""
+    if isinstance(value, str) and _SESSION_ID_PATTERN.match(value):
+        return value
+    return None
+
+
+class WidgetOutput(OutputChannel):
+    """Sends bot messages to the sockets of one session."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        offered_payloads: Optional[OfferedPayloads] = None,
+        bot_message_evt: Text = "bot_uttered",
+    ) -> None:
+        self.sio = sio
+        self.offered_payloads = offered_payloads
+        self.bot_message_evt = bot_message_evt
+        self.sent_count = 0
+
+    async def _emit(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await self.sio.emit(self.bot_message_evt, message, room=recipient_id)
+        self.sent_count += 1
+
+    async def _remember(self, recipient_id: Text, buttons: Iterable[Dict]) -> None:
+        if self.offered_payloads is None:
+            return
+        payloads = [b.get("payload") for b in buttons if isinstance(b, dict)]
+        await self.offered_payloads.remember(
+            recipient_id, [p for p in payloads if isinstance(p, str)]
+        )
+
+    async def send_text_message(
+        self, recipient_id: Text, text: Text, **kwargs: Any
+    ) -> None:
+        """Send a text, one socket message per paragraph as Rasa's channel does."""
+        for part in text.strip().split("\n\n"):
+            await self._emit(recipient_id, {"text": part})
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: Text,
+        text: Text,
+        buttons: List[Dict[Text, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Send a text with buttons attached to its last paragraph."""
+        await self._remember(recipient_id, buttons)
+
+        parts = text.strip().split("\n\n") or [text]
+        for part in parts[:-1]:
+            await self._emit(recipient_id, {"text": part})
+        quick_replies = [
+            {
+                "content_type": "text",
+                "title": button.get("title", ""),
+                "payload": button.get("payload", ""),
+            }
+            for button in buttons
+        ]
+        await self._emit(
+            recipient_id, {"text": parts[-1], "quick_replies": quick_replies}
+        )
+
+    async def send_quick_replies(
+        self,
+        recipient_id: Text,
+        text: Text,
+        quick_replies: List[Dict[Text, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Send quick replies, shown like buttons by the widget."""
+        await self.send_text_with_buttons(recipient_id, text, quick_replies, **kwargs)
+
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        """Send structured content (place cards, training cards, notices)."""
+        await self._emit(recipient_id, {"custom": json_message})
+
+    async def send_image_url(
+        self, recipient_id: Text, image: Text, **kwargs: Any
+    ) -> None:
+        """Send an image in the attachment format of Rasa's socket.io channel."""
+        await self._emit(
+            recipient_id, {"attachment": {"type": "image", "payload": {"src": image}}}
+        )
+
+    async def send_attachment(  # type: ignore[override]
+        self, recipient_id: Text, attachment: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        """Send an attachment."""
+        await self._emit(recipient_id, {"attachment": attachment})
+
+    async def send_elements(
+        self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        """Send generic-template elements, one message per element."""
+        for element in elements:
+            await self._emit(
+                recipient_id,
+                {
+                    "attachment": {
+                        "type": "template",
+                        "payload": {"template_type": "generic", "elements": element},
+                    }
+                },
+            )
+
+
+class WidgetInput(InputChannel):
+    """Socket.io channel of the web chat widget."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            redis_url=credentials.get("redis_url") or "redis://127.0.0.1:6379/0",
+            cors_allowed_origins=credentials.get("cors_allowed_origins") or "*",
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            max_message_chars=int(
+                credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS
+            ),
+        )
+
+    def __init__(
+        self,
+        redis_url: Text = "redis://127.0.0.1:6379/0",
+        cors_allowed_origins: Text = "*",
+        socketio_path: Text = "/socket.io",
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        user_message_evt: Text = "user_uttered",
+        bot_message_evt: Text = "bot_uttered",
+    ) -> None:
+        """Create the channel.
+
+        Args:
+            redis_url: Redis used for the socket.io message queue and the
+                offered payloads.
+            cors_allowed_origins: Comma-separated origins allowed to open a
+                socket, or ``*`` for any.
+            socketio_path: HTTP path of the socket.io endpoint.
+            max_message_chars: Longest text handed to Rasa.
+            user_message_evt: Event name of user messages.
+            bot_message_evt: Event name of bot messages.
+        """
+        self.redis_url = redis_url
+        self.cors_allowed_origins = _parse_origins(cors_allowed_origins)
+        self.socketio_path = socketio_path
+        self.max_message_chars = max_message_chars
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.sio: Optional[socketio.AsyncServer] = None
+        self.offered_payloads: Optional[OfferedPayloads] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """Return an output channel, used by Rasa's API to reach this channel."""
+        if self.sio is None:
+            return None
+        return WidgetOutput(self.sio, self.offered_payloads, self.bot_message_evt)
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """Create the Sanic blueprint that holds the socket.io server."""
+        sio = socketio.AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.cors_allowed_origins,
+            client_manager=socketio.AsyncRedisManager(
+                self.redis_url, channel="seconde_chance_widget"
+            ),
+        )
+        redis_client = aioredis.Redis.from_url(self.redis_url)
+        self.sio = sio
+        self.offered_payloads = OfferedPayloads(redis_client, CHANNEL_NAME)
+        handler = _MessageHandler(self, on_new_message)
+
+        widget_webhook = SocketBlueprint(
+            sio, self.socketio_path, "widget_webhook", __name__
+        )
+
+        @widget_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @widget_webhook.route("/helplines", methods=["GET", "OPTIONS"])
+        async def helplines(request: Request) -> HTTPResponse:
+            headers = self._cors_headers(request)
+            if request.method == "OPTIONS":
+                return response.empty(headers=headers)
+            return response.json(load_helplines().to_dict(), headers=headers)
+
+        @sio.on("connect")
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            logger.debug("Socket %s connected.", sid)
+            return True
+
+        @sio.on("disconnect")
+        async def disconnect(sid: Text) -> None:
+            logger.debug("Socket %s disconnected.", sid)
+
+        @sio.on("session_request")
+        async def session_request(sid: Text, data: Any = None) -> None:
+            await handler.start_session(sid, data)
+
+        @sio.on(self.user_message_evt)
+        async def user_uttered(sid: Text, data: Any = None) -> None:
+            await handler.handle(sid, data)
+
+        return widget_webhook
+
+    def _cors_headers(self, request: Request) -> Dict[Text, Text]:
+        origin = request.headers.get("origin")
+        if self.cors_allowed_origins == "*":
+            return {"Access-Control-Allow-Origin": "*"}
+        if origin and origin in self.cors_allowed_origins:
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {}
+
+
+def _parse_origins(value: Text) -> Any:
+    value = (value or "").strip()
+    if value in ("", "*"):
+        return "*"
+    return [origin.strip() for origin in value.split(",") if origin.strip()]
+
+
+class _MessageHandler:
+    """Turns socket events into Rasa user messages."""
+
+    def __init__(
+        self,
+        channel: WidgetInput,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        self.channel = channel
+        self.on_new_message = on_new_message
+
+    @property
+    def sio(self) -> socketio.AsyncServer:
+        assert self.channel.sio is not None
+        return self.channel.sio
+
+    async def _notify(self, room: Text, text: Text) -> None:
+        await self.sio.emit(self.channel.bot_message_evt, {"text": text}, room=room)
+
+    async def start_session(self, sid: Text, data: Any) -> Text:
+        """Confirm a session id to a socket and make the socket join its room."""
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        session_id = valid_session_id(requested) or _new_session_id()
+        if requested and requested != session_id:
+            logger.info("Socket %s sent an invalid session id; issued a new one.", sid)
+
+        self.sio.enter_room(sid, session_id)
+        await self.sio.save_session(sid, {"session_id": session_id})
+        await self.sio.emit("session_confirm", session_id, room=sid)
+        logger.debug("Socket %s joined session %s.", sid, session_id)
+        return session_id
+
+    async def _session_of(self, sid: Text, data: Dict) -> Text:
+        session = await self.sio.get_session(sid)
+        confirmed = session.get("session_id") if session else None
+        if confirmed:
+            return confirmed
+        # A client that skipped session_request gets one implicitly, as
+        # Rasa's own clients sometimes send the first message at once.
+        return await self.start_session(sid, {"session_id": data.get("session_id")})
+
+    async def handle(self, sid: Text, data: Any) -> None:
+        """Handle one ``user_uttered`` event."""
+        if not isinstance(data, dict):
+            logger.warning("Socket %s sent a message that is not an object.", sid)
+            await self._notify(sid, messages.MALFORMED_MESSAGE)
+            return
+
+        sender_id = await self._session_of(sid, data)
+        text = await self._text_for_rasa(sender_id, data)
+        if text is None:
+            return
+
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = {}
+
+        output = WidgetOutput(
+            self.sio, self.channel.offered_payloads, self.channel.bot_message_evt
+        )
+        message = UserMessage(
+            text,
+            output,
+            sender_id,
+            input_channel=CHANNEL_NAME,
+            metadata=metadata,
+        )
+        try:
+            await self.on_new_message(message)
+        except Exception:
+            logger.exception("Handling a message of session %s failed.", sender_id)
+            await self._notify(sender_id, messages.TECHNICAL_PROBLEM)
+            return
+
+        if output.sent_count == 0:
+            # Rasa logs and swallows faults of the action server; the user
+            # must still learn that the message was not answered.
+            logger.warning("A message of session %s produced no reply.", sender_id)
+            await self._notify(sender_id, messages.TECHNICAL_PROBLEM)
+
+    async def _text_for_rasa(self, sender_id: Text, data: Dict) -> Optional[Text]:
+        """Return the text to hand to Rasa, or None when the user was answered."""
+        location = data.get("location")
+        if location is not None:
+            payload = None
+            if isinstance(location, dict):
+                payload = location_payload(
+                    location.get("latitude"), location.get("longitude")
+                )
+            if payload is None:
+                logger.info("Session %s sent an invalid position.", sender_id)
+                await self._notify(sender_id, messages.INVALID_POSITION)
+            return payload
+
+        raw = data.get("message")
+        if raw is None:
+            raw = ""
+        if not isinstance(raw, str):
+            logger.warning("Session %s sent a message whose text is not a string.", sender_id)
+            await self._notify(sender_id, messages.MALFORMED_MESSAGE)
+            return None
+
+        if is_payload(raw):
+            payload = raw.strip()
+            assert self.channel.offered_payloads is not None
+            if await self.channel.offered_payloads.was_offered(sender_id, payload):
+                return payload
+            logger.info(
+                "Session %s sent a payload that was not offered; read as text.",
+                sender_id,
+            )
+
+        text, truncated = clean_typed_text(raw, self.channel.max_message_chars)
+        if not text:
+            await self._notify(sender_id, messages.EMPTY_MESSAGE)
+            return None
+        if truncated:
+            logger.info("Session %s sent a message longer than the limit.", sender_id)
+            await self._notify(sender_id, messages.TRUNCATED_MESSAGE)
+        return text
