@@ -1,0 +1,234 @@
+"""Actions that answer questions: schemes, rights, adults, counsellor, yes/no, fallback."""
+
+import logging
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import lookup
+from bot.actions.base import SafetyFirstAction
+from bot.actions.distress import assess, fold
+from bot.actions.safety import answer_distress, helplines_text
+from bot.actions.search import continue_with_location, show_places
+from knowledge.helplines import load_helplines
+
+logger = logging.getLogger(__name__)
+
+# Schemes explained in at most one message each per turn; two covers "c'est
+# quoi la différence entre l'E2C et l'EPIDE".
+MAX_SCHEMES_PER_ANSWER = 2
+
+# Scheme names on folded text, for when the model found no scheme entity.
+SCHEME_KEYWORDS = {
+    "cio": (r"\bcio\b", r"centre d information et d orientation"),
+    "mission_locale": (r"missions? locales?", r"\bml\b"),
+    "psad": (r"\bpsad\b", r"plate ?forme de suivi"),
+    "mlds": (r"\bmlds\b", r"mission de lutte contre le decrochage"),
+    "e2c": (r"\be2c\b", r"ecole de la (2e|2eme|deuxieme|seconde) chance"),
+    "epide": (r"\bepide\b",),
+    "micro_lycee": (r"micro ?lycee", r"lycee de la nouvelle chance"),
+    "service_civique": (r"service civique",),
+    "cej": (r"\bcej\b", r"contrat d engagement"),
+    "apprentissage": (r"apprenti", r"alternance"),
+    "daeu": (r"\bdaeu\b",),
+    "vae": (r"\bvae\b", r"validation des acquis"),
+    "greta": (r"\bgreta\b",),
+    "cap": (r"\bcap\b",),
+    "foquale": (r"\bfoquale\b",),
+}
+
+# Words that tell which right a question is about, on folded text.
+_OBLIGATION = re.compile(
+    r"oblig|\b1[67] ?ans\b|convoqu|convocation|\bmineur|sanction|amende|juste bosser|travailler a 1[67]"
+)
+_RETURN_RIGHT = re.compile(
+    r"retour|reprendre|retourner|25 ?ans|reprise|veut pas me reprendre|droit de (re)?commencer"
+)
+
+
+def schemes_in_text(text: Text) -> List[Text]:
+    """Return the schemes named in a text, in the order they appear."""
+    folded = fold(text)
+    positions = []
+    for scheme, patterns in SCHEME_KEYWORDS.items():
+        starts = [m.start() for p in patterns for m in re.finditer(p, folded)]
+        if starts:
+            positions.append((min(starts), scheme))
+    return [scheme for _, scheme in sorted(positions)]
+
+
+class ActionExplainScheme(SafetyFirstAction):
+    """Explain one or two schemes named in the question."""
+
+    def name(self) -> Text:
+        return "action_explain_scheme"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the response of each scheme found, or ask which one."""
+        responses = domain.get("responses", {})
+        schemes = [str(s) for s in tracker.get_latest_entity_values("scheme")]
+        schemes += schemes_in_text(tracker.latest_message.get("text") or "")
+        known = [s for s in dict.fromkeys(schemes) if f"utter_scheme_{s}" in responses]
+
+        if not known:
+            dispatcher.utter_message(response="utter_scheme_unknown")
+            return []
+        for scheme in known[:MAX_SCHEMES_PER_ANSWER]:
+            dispatcher.utter_message(response=f"utter_scheme_{scheme}")
+        return [SlotSet("scheme", known[0])]
+
+
+class ActionAnswerRights(SafetyFirstAction):
+    """Explain the training obligation (16-18) or the right to return (16-25)."""
+
+    def name(self) -> Text:
+        return "action_answer_rights"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the answer for the right the question is about."""
+        folded = fold(tracker.latest_message.get("text") or "")
+        obligation = bool(_OBLIGATION.search(folded))
+        return_right = bool(_RETURN_RIGHT.search(folded))
+
+        if obligation and not return_right:
+            dispatcher.utter_message(response="utter_rights_obligation_formation")
+        elif return_right and not obligation:
+            dispatcher.utter_message(response="utter_rights_droit_retour")
+        else:
+            dispatcher.utter_message(response="utter_rights_general")
+        return []
+
+
+class ActionAnswerAdult(SafetyFirstAction):
+    """Answer a parent or a teacher, with the help numbers their message calls for."""
+
+    def name(self) -> Text:
+        return "action_answer_adult"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the parent or teacher answer, then the numbers that apply."""
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        if intent == "teacher_question":
+            dispatcher.utter_message(response="utter_teacher")
+        else:
+            dispatcher.utter_message(response="utter_parent")
+
+        # An adult reporting harassment or violence about a young person gets
+        # the matching line even though the message is not their own distress.
+        assessment = assess(tracker.latest_message.get("text") or "")
+        ids: List[Text] = []
+        if assessment.situations & {"harassment", "threats"}:
+            ids.append("3018")
+        if assessment.situations & {"violence_home", "sexual_violence"}:
+            ids.append("119")
+        if assessment.situations & {"suicide", "self_harm", "despair"}:
+            ids.append("3114")
+        if ids:
+            dispatcher.utter_message(response="utter_adult_helplines_intro")
+            dispatcher.utter_message(text=helplines_text(load_helplines(), ids))
+        return []
+
+
+class ActionCounsellorInfo(SafetyFirstAction):
+    """Say how to reach a person, and show the nearest advice places if known."""
+
+    def name(self) -> Text:
+        return "action_counsellor_info"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the counsellor answer."""
+        dispatcher.utter_message(response="utter_counsellor_soon")
+        outcome = lookup.locate(tracker)
+        if outcome.status == "found" and outcome.point is not None:
+            show_places(dispatcher, outcome.point, list(lookup.ADVICE_TYPES))
+            return outcome.point.slot_events()
+        return []
+
+
+class ActionHandleYesNo(SafetyFirstAction):
+    """Understand "oui" and "non" from the question the bot asked last."""
+
+    def name(self) -> Text:
+        return "action_handle_yes_no"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Answer according to the pending question."""
+        question = tracker.get_slot("last_question")
+        affirm = tracker.latest_message.get("intent", {}).get("name") == "affirm"
+
+        if question == "checkin":
+            if affirm:
+                dispatcher.utter_message(response="utter_checkin_ok")
+                return [SlotSet("last_question", None)]
+            # "Non, ça ne va pas": the check-in found real distress.
+            return answer_distress(dispatcher, tracker, assess("je me sens mal"))
+
+        dispatcher.utter_message(
+            response="utter_affirm_generic" if affirm else "utter_deny_generic"
+        )
+        return [SlotSet("last_question", None)]
+
+
+class ActionHandleFallback(SafetyFirstAction):
+    """Answer a message the model did not understand or found out of scope.
+
+    In order: a pending search takes a place name, the rule layer checks for
+    distress and hyperbole, then the user is asked to rephrase; after two
+    failures in a row the bot offers a counsellor.
+    """
+
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the best answer for a message that no intent fits."""
+        text = tracker.latest_message.get("text") or ""
+
+        if tracker.get_slot("pending_search"):
+            outcome = lookup.locate(tracker, use_slots=False)
+            if outcome.status in ("found", "ambiguous"):
+                return continue_with_location(dispatcher, tracker, outcome)
+
+        assessment = assess(text)
+        if assessment.hyperbole or assessment.level >= 1:
+            return answer_distress(dispatcher, tracker, assessment)
+
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        if intent == "out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+
+        if _consecutive_failures(tracker) >= 2:
+            logger.info("Two failures in a row in conversation %s.", tracker.sender_id)
+            dispatcher.utter_message(response="utter_counsellor_after_failures")
+            return []
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return []
+
+
+def _consecutive_failures(tracker: Tracker) -> int:
+    """Count the latest user messages in a row that the model did not understand."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count

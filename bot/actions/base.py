@@ -1,0 +1,48 @@
+"""Base class of the assistant's actions: distress is answered first.
+
+Whatever intent the model predicted, a message in which the rule layer finds
+a risk (level 2 or more, not hyperbole) gets the safety answer instead of the
+action's own answer, so that "je cherche un CAP mais je veux plus vivre" is
+never answered with a list of trainings.
+"""
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.distress import assess
+
+logger = logging.getLogger(__name__)
+
+
+class SafetyFirstAction(Action):
+    """An action that hands distress messages to the safety answer."""
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Run the safety answer for a message at risk, else the action itself."""
+        from bot.actions.safety import answer_distress
+
+        assessment = assess(tracker.latest_message.get("text") or "")
+        if assessment.level >= 2 and not assessment.hyperbole:
+            logger.info(
+                "Safety rules took over action %s in conversation %s (level %d).",
+                self.name(), tracker.sender_id, assessment.level,
+            )
+            return answer_distress(dispatcher, tracker, assessment)
+        return await self.answer(dispatcher, tracker, domain)
+
+    async def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Answer a message that carries no distress. Subclasses implement it."""
+        raise NotImplementedError

@@ -1,0 +1,281 @@
+"""Place and location lookups for the actions, on top of ``knowledge``.
+
+The knowledge index is loaded once per action-server process, on first use.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+import knowledge
+from knowledge.resolve import Resolution
+
+logger = logging.getLogger(__name__)
+
+# Place types shown for "qui peut m'aider près de chez moi" when no type is
+# named: the two open doors for advice.
+ADVICE_TYPES = ("mission_locale", "cio")
+
+# Structures that let a young person resume studies or a training.
+REENTRY_TYPES = ("micro_lycee", "e2c", "epide")
+
+# How far beyond a type's radius the nearest place is still worth showing.
+FAR_RADIUS_FACTOR = 3
+
+# Words that name a place type, on folded text, for messages where the NLU
+# model found no place_type entity.
+PLACE_TYPE_KEYWORDS = {
+    "mission_locale": ("mission locale", "missions locales", "mission local", "mision locale"),
+    "cio": ("cio", "centre d information et d orientation", "centre d orientation"),
+    "e2c": ("e2c", "ecole de la deuxieme chance", "ecole de la 2e chance",
+            "ecole de la 2eme chance", "ecole de la seconde chance", "ecole 2e chance"),
+    "epide": ("epide",),
+    "micro_lycee": ("micro lycee", "microlycee", "micro lycees", "nouvelle chance",
+                    "retour a l ecole", "structure de retour"),
+    "psad": ("psad", "plateforme de suivi", "plate forme de suivi"),
+}
+
+
+@dataclass
+class SearchPoint:
+    """Where to search from, with what to call it in a reply."""
+
+    label: Text
+    latitude: float
+    longitude: float
+    insee_code: Optional[Text] = None
+
+    def slot_events(self) -> List[EventType]:
+        """Return the slot events that remember this point in the tracker."""
+        return [
+            SlotSet("commune_insee", self.insee_code),
+            SlotSet("commune_name", self.label),
+            SlotSet("latitude", self.latitude),
+            SlotSet("longitude", self.longitude),
+        ]
+
+
+@dataclass
+class LocationOutcome:
+    """Result of looking for the user's location in a turn."""
+
+    status: Text  # "found", "ambiguous", "not_found" or "missing"
+    point: Optional[SearchPoint] = None
+    query: Text = ""
+    candidates: List[Any] = field(default_factory=list)
+
+
+def get_index() -> Any:
+    """Return the process-wide knowledge index."""
+    return knowledge.get_index()
+
+
+def commune_label(commune: Any) -> Text:
+    """Return "Name (département code)" for a commune reference."""
+    if commune.departement_code:
+        return f"{commune.name} ({commune.departement_code})"
+    return commune.name
+
+
+def candidate_title(commune: Any) -> Text:
+    """Return the button title that tells apart communes of the same name."""
+    if commune.departement_name:
+        return f"{commune.name} ({commune.departement_name})"
+    return commune_label(commune)
+
+
+def _point_from_resolution(resolution: Resolution) -> SearchPoint:
+    commune = resolution.commune
+    if resolution.kind == "departement":
+        label = f"{resolution.departement_name} ({resolution.departement_code})"
+    else:
+        label = commune_label(commune)
+    return SearchPoint(label, resolution.latitude, resolution.longitude, commune.insee_code)
+
+
+def _outcome(resolution: Optional[Resolution], query: Text) -> LocationOutcome:
+    if resolution is None or resolution.status == "not_found":
+        return LocationOutcome("not_found", query=query)
+    if resolution.status == "ambiguous":
+        return LocationOutcome(
+            "ambiguous", query=query, candidates=list(resolution.candidates)
+        )
+    if resolution.commune is None or resolution.latitude is None:
+        logger.warning(
+            "Commune %s has no coordinates.", getattr(resolution.commune, "insee_code", None)
+        )
+        return LocationOutcome("not_found", query=query)
+    return LocationOutcome("found", point=_point_from_resolution(resolution), query=query)
+
+
+def _latest_entity(tracker: Tracker, name: Text) -> Optional[Any]:
+    values = list(tracker.get_latest_entity_values(name))
+    return values[0] if values else None
+
+
+def locate(tracker: Tracker, use_slots: bool = True) -> LocationOutcome:
+    """Find where the user wants to search, from the latest message first.
+
+    Order: a commune chosen with a button, a shared position, a location
+    entity, a place named anywhere in the text, then what the slots remember.
+    A place named in the latest message and not found is reported as not
+    found rather than silently replaced by an older location.
+
+    Args:
+        tracker: The conversation.
+        use_slots: Whether to fall back on the location already remembered.
+    """
+    index = get_index()
+
+    insee_code = _latest_entity(tracker, "commune_insee")
+    if insee_code:
+        commune = index.communes.get(str(insee_code))
+        if commune is not None and commune.latitude is not None:
+            return LocationOutcome(
+                "found",
+                point=SearchPoint(
+                    commune_label(commune), commune.latitude, commune.longitude,
+                    commune.insee_code,
+                ),
+            )
+        logger.info("A button sent an unknown INSEE code.")
+
+    latitude = _latest_entity(tracker, "latitude")
+    longitude = _latest_entity(tracker, "longitude")
+    if latitude is not None and longitude is not None:
+        query = f"{latitude}, {longitude}"
+        resolution = knowledge.resolve_location(index, query)
+        if resolution.status == "found" and resolution.commune is not None:
+            label = f"ta position, près de {resolution.commune.name}"
+            return LocationOutcome(
+                "found",
+                point=SearchPoint(
+                    label, float(latitude), float(longitude),
+                    resolution.commune.insee_code,
+                ),
+            )
+        return LocationOutcome("not_found", query="ta position")
+
+    entity = _latest_entity(tracker, "location")
+    if entity:
+        outcome = _outcome(knowledge.resolve_location(index, str(entity)), str(entity))
+        if outcome.status != "not_found":
+            return outcome
+        # The model may have cut the name short ("Saint" of "Saint-Étienne"):
+        # look in the whole text before giving up.
+        in_text = knowledge.find_location_in_text(index, _latest_text(tracker))
+        if in_text is not None and in_text.status != "not_found":
+            return _outcome(in_text, str(entity))
+        return outcome
+
+    text = _latest_text(tracker)
+    in_text = knowledge.find_location_in_text(index, text) if text else None
+    if in_text is not None and in_text.status != "not_found":
+        return _outcome(in_text, text)
+
+    if tracker.latest_message.get("intent", {}).get("name") == "inform_location" and text:
+        # The whole message is meant to be a place: try it as a query so that
+        # an unknown name gets a "not found" answer.
+        return _outcome(knowledge.resolve_location(index, text), text)
+
+    if use_slots:
+        remembered = _remembered_point(tracker)
+        if remembered is not None:
+            return LocationOutcome("found", point=remembered)
+    return LocationOutcome("missing")
+
+
+def _latest_text(tracker: Tracker) -> Text:
+    return tracker.latest_message.get("text") or ""
+
+
+def _remembered_point(tracker: Tracker) -> Optional[SearchPoint]:
+    latitude = tracker.get_slot("latitude")
+    longitude = tracker.get_slot("longitude")
+    if latitude is None or longitude is None:
+        return None
+    label = tracker.get_slot("commune_name") or "chez toi"
+    return SearchPoint(label, float(latitude), float(longitude), tracker.get_slot("commune_insee"))
+
+
+def place_types_in_text(text: Text) -> List[Text]:
+    """Return the place types named in a text, in order of the keyword table."""
+    from bot.actions.distress import fold
+
+    folded = f" {fold(text)} "
+    found = []
+    for place_type, keywords in PLACE_TYPE_KEYWORDS.items():
+        if any(f" {keyword} " in folded or f" {keyword}s " in folded for keyword in keywords):
+            found.append(place_type)
+    return found
+
+
+def requested_place_types(tracker: Tracker) -> Tuple[List[Text], List[Text]]:
+    """Return the place types the latest message asks for.
+
+    Returns:
+        The requested types present in the data, and the requested types the
+        data does not have (such as "greta"), each possibly empty.
+    """
+    known = set(knowledge.search.place_types(get_index()))
+    named = [str(v) for v in tracker.get_latest_entity_values("place_type")]
+    named += place_types_in_text(_latest_text(tracker))
+    named = list(dict.fromkeys(named))
+    return [t for t in named if t in known], [t for t in named if t not in known]
+
+
+def place_card(hit: Any, place_types: Dict[Text, Any]) -> Dict[Text, Any]:
+    """Build the channel-neutral card of one place."""
+    place_type = place_types.get(hit.type)
+    return {
+        "name": hit.name,
+        "type": hit.type,
+        "type_label": place_type.label if place_type else hit.type,
+        "address": hit.address or None,
+        "postal_code": hit.postal_code or None,
+        "commune": hit.commune or None,
+        "distance_km": hit.distance_km,
+        "phone": hit.phone or None,
+        "email": hit.email or None,
+        "website": hit.website or None,
+        "map_url": hit.map_url,
+        "approximate": hit.coord_source != "source",
+        "source_date": hit.source_date or None,
+    }
+
+
+def nearest(
+    point: SearchPoint, place_type: Text, limit: int, radius_km: Optional[float]
+) -> List[Any]:
+    """Return the nearest places of one type within a radius (None: any distance)."""
+    return knowledge.nearest_places(
+        get_index(), point.latitude, point.longitude,
+        place_type=place_type, limit=limit, max_distance_km=radius_km,
+    )
+
+
+def nearest_beyond(point: SearchPoint, place_type: Text, radius_km: float) -> Optional[Any]:
+    """Return the nearest place of a type within a few times the radius, or None.
+
+    Beyond that limit a place is no help (a centre in Marseille for someone in
+    Mayotte), so the reply points to the national locator only.
+    """
+    hits = nearest(point, place_type, 1, radius_km * FAR_RADIUS_FACTOR)
+    return hits[0] if hits else None
+
+
+def format_km(distance_km: float) -> Text:
+    """Format a distance the French way: "2,3 km"."""
+    if distance_km >= 10:
+        return f"{round(distance_km):d} km"
+    return f"{distance_km:.1f} km".replace(".", ",")
+
+
+def types_label_list(labels: Sequence[Text]) -> Text:
+    """Join labels as French does: "A, B et C"."""
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " et " + labels[-1]

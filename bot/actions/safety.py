@@ -1,0 +1,155 @@
+"""The safety answer: help numbers adapted to the situation, at once.
+
+Every number comes from the reviewed helplines file of ``knowledge``; the
+French texts of the domain name them through variables such as ``{line}``,
+so no number is written in a response.
+"""
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import distress
+from bot.actions.distress import Assessment, assess
+from knowledge.helplines import Helplines, load_helplines
+
+logger = logging.getLogger(__name__)
+
+# For each situation: the response that opens the answer and the helpline
+# named in it as {line}. Earlier entries are more urgent.
+_SITUATION_ANSWERS = (
+    (distress.IMMEDIATE_DANGER, "utter_distress_immediate", "15"),
+    (distress.SUICIDE, "utter_distress_suicide", "3114"),
+    (distress.SELF_HARM, "utter_distress_self_harm", "3114"),
+    (distress.VIOLENCE_HOME, "utter_distress_violence_home", "119"),
+    (distress.SEXUAL_VIOLENCE, "utter_distress_sexual_violence", "119"),
+    (distress.HARASSMENT, "utter_distress_harassment", "3018"),
+    (distress.THREATS, "utter_distress_threats", "3018"),
+    (distress.HOMELESS, "utter_distress_homeless", "119"),
+    (distress.DESPAIR, "utter_distress_despair", "3114"),
+)
+
+# Helplines listed under the answer, by situation, in order.
+_LISTED_HELPLINES = {
+    distress.IMMEDIATE_DANGER: ("15", "112", "17", "114"),
+    distress.SUICIDE: ("3114",),
+    distress.SELF_HARM: ("3114", "fil-sante-jeunes"),
+    distress.VIOLENCE_HOME: ("119", "17"),
+    distress.SEXUAL_VIOLENCE: ("119", "17"),
+    distress.HARASSMENT: ("3018",),
+    distress.THREATS: ("3018", "17"),
+    distress.HOMELESS: ("119", "112"),
+    distress.DESPAIR: ("fil-sante-jeunes", "3114"),
+}
+
+# The longest answer gives the two most urgent situations; more would bury
+# the numbers.
+MAX_SITUATIONS = 2
+
+
+def _number_variables(helplines: Helplines, line_id: Text) -> Dict[Text, Text]:
+    return {
+        "line": helplines.get(line_id).number,
+        "samu": helplines.get("15").number,
+        "police": helplines.get("17").number,
+        "europe": helplines.get("112").number,
+        "sms": helplines.get("114").number,
+        "youth_line": helplines.get("fil-sante-jeunes").number,
+        "suicide_line": helplines.get("3114").number,
+    }
+
+
+def helplines_text(helplines: Helplines, helpline_ids: List[Text]) -> Text:
+    """Format helplines as one line each: number, name, hours, site."""
+    lines = []
+    for helpline_id in dict.fromkeys(helpline_ids):
+        helpline = helplines.get(helpline_id)
+        line = f"📞 {helpline.name} : {helpline.hours}"
+        if helpline.sms:
+            line = f"✉️ {helpline.name} : {helpline.hours}"
+        if helpline.url:
+            line += f" – {helpline.url}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def answer_distress(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    assessment: Optional[Assessment] = None,
+) -> List[Dict[Text, Any]]:
+    """Send the safety answer for the latest message.
+
+    Args:
+        dispatcher: Where the messages go.
+        tracker: The conversation.
+        assessment: The rule layer's grading; computed from the latest text
+            when missing.
+
+    Returns:
+        Slot events: the pending yes/no question is reset, or set to a
+        check-in for hyperbole.
+    """
+    if assessment is None:
+        assessment = assess(tracker.latest_message.get("text") or "")
+    helplines = load_helplines()
+
+    # Log the level and situations for the team's review, never the text.
+    logger.info(
+        "Distress answer in conversation %s: level %d, situations %s, third party %s, hyperbole %s.",
+        tracker.sender_id, assessment.level, sorted(assessment.situations),
+        assessment.third_party, assessment.hyperbole,
+    )
+
+    if assessment.hyperbole:
+        dispatcher.utter_message(response="utter_distress_checkin")
+        return [SlotSet("last_question", "checkin")]
+
+    listed: List[Text] = []
+    if assessment.third_party and distress.IMMEDIATE_DANGER not in assessment.situations:
+        dispatcher.utter_message(
+            response="utter_distress_third_party", **_number_variables(helplines, "3114")
+        )
+        listed.extend(("3114", "119", "15"))
+    else:
+        answered = 0
+        for situation, response, line_id in _SITUATION_ANSWERS:
+            if situation not in assessment.situations:
+                continue
+            dispatcher.utter_message(
+                response=response, **_number_variables(helplines, line_id)
+            )
+            listed.extend(_LISTED_HELPLINES[situation])
+            answered += 1
+            if answered == MAX_SITUATIONS:
+                break
+        if answered == 0:
+            # The model recognised distress that no rule names: answer with
+            # the general lines rather than nothing.
+            dispatcher.utter_message(
+                response="utter_distress_generic", **_number_variables(helplines, "3114")
+            )
+            listed.extend(("3114", "fil-sante-jeunes"))
+
+    dispatcher.utter_message(text=helplines_text(helplines, listed))
+    dispatcher.utter_message(response="utter_distress_counsellor")
+    return [SlotSet("last_question", None)]
+
+
+class ActionDistressSupport(Action):
+    """Answer a message of distress with the right numbers."""
+
+    def name(self) -> Text:
+        return "action_distress_support"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        """Send the safety answer."""
+        return answer_distress(dispatcher, tracker)

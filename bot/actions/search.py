@@ -1,0 +1,337 @@
+"""Actions that search places and trainings near the user."""
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import knowledge
+from bot.actions import lookup
+from bot.actions.base import SafetyFirstAction
+from bot.actions.lookup import LocationOutcome, SearchPoint
+
+logger = logging.getLogger(__name__)
+
+PENDING_PLACE = "place"
+PENDING_TRAINING = "training"
+
+# Places shown per type: more when the user asked for one type only.
+PLACES_PER_TYPE_SINGLE = 3
+PLACES_PER_TYPE_SEVERAL = 2
+
+# Ages of the re-entry schemes for young people.
+MIN_AGE = 16
+MAX_AGE = 25
+DAEU_MIN_AGE = 20
+
+TRAININGS_SHOWN = 5
+
+# Radius for a place type that its description file does not cover.
+DEFAULT_RADIUS_KM = 30
+
+# Values of the `diploma` entity mapped to the diploma families of the Onisep
+# catalogue; "bac", "brevet" and "daeu" name no family there.
+DIPLOMA_FAMILIES = {"cap": "CAP", "bac_pro": "bac pro", "bts": "BTS"}
+
+_AGE_PATTERN = re.compile(r"\b(\d{1,2})\s*(?:ans|an)\b")
+
+
+def _age(tracker: Tracker) -> Optional[int]:
+    """Return the user's age from the latest entity, the text or the slot."""
+    candidates = list(tracker.get_latest_entity_values("age"))
+    match = _AGE_PATTERN.search(tracker.latest_message.get("text") or "")
+    if match:
+        candidates.append(match.group(1))
+    candidates.append(tracker.get_slot("age"))
+    for value in candidates:
+        digits = re.sub(r"\D", "", str(value or ""))
+        if digits and 10 <= int(digits) <= 99:
+            return int(digits)
+    return None
+
+
+def ask_location(
+    dispatcher: CollectingDispatcher, pending: Text, place_type: Optional[Text]
+) -> List[EventType]:
+    """Ask where to search and remember what the search was for."""
+    if pending == PENDING_TRAINING:
+        dispatcher.utter_message(response="utter_ask_location_training")
+    else:
+        dispatcher.utter_message(response="utter_ask_location")
+    return [SlotSet("pending_search", pending), SlotSet("place_type", place_type)]
+
+
+def answer_unresolved(
+    dispatcher: CollectingDispatcher, outcome: LocationOutcome
+) -> None:
+    """Answer a location that is ambiguous or not found."""
+    if outcome.status == "ambiguous":
+        buttons = [
+            {
+                "title": lookup.candidate_title(commune),
+                "payload": '/inform_location{"commune_insee": "%s"}' % commune.insee_code,
+            }
+            for commune in outcome.candidates[:5]
+        ]
+        dispatcher.utter_message(
+            response="utter_location_ambiguous", buttons=buttons, query=outcome.query
+        )
+        return
+    if outcome.query == "ta position":
+        dispatcher.utter_message(response="utter_position_not_found")
+        return
+    dispatcher.utter_message(
+        response="utter_location_not_found", query=_short(outcome.query)
+    )
+
+
+def _short(query: Text, max_chars: int = 60) -> Text:
+    query = " ".join(query.split())
+    return query if len(query) <= max_chars else query[: max_chars - 1] + "…"
+
+
+def show_places(
+    dispatcher: CollectingDispatcher, point: SearchPoint, place_types: List[Text]
+) -> None:
+    """Send the nearest places of each type, or say honestly there are none."""
+    catalogue = knowledge.load_place_types()
+    limit = PLACES_PER_TYPE_SINGLE if len(place_types) == 1 else PLACES_PER_TYPE_SEVERAL
+
+    cards: List[Dict[Text, Any]] = []
+    missing: List[Text] = []
+    for place_type in place_types:
+        info = catalogue.get(place_type)
+        radius = info.default_radius_km if info else None
+        hits = lookup.nearest(point, place_type, limit, radius)
+        if hits:
+            cards.extend(lookup.place_card(hit, catalogue) for hit in hits)
+        else:
+            missing.append(place_type)
+
+    if cards:
+        dispatcher.utter_message(response="utter_places_intro", place=point.label)
+        dispatcher.utter_message(json_message={"type": "place_cards", "places": cards})
+
+    for place_type in missing:
+        _say_none_near(dispatcher, point, place_type, catalogue)
+
+    if cards:
+        dispatcher.utter_message(response="utter_places_data_note")
+
+
+def _say_none_near(
+    dispatcher: CollectingDispatcher,
+    point: SearchPoint,
+    place_type: Text,
+    catalogue: Dict[Text, Any],
+) -> None:
+    info = catalogue.get(place_type)
+    label = info.label if info else place_type
+    radius = int(info.default_radius_km) if info and info.default_radius_km else 0
+    dispatcher.utter_message(
+        response="utter_places_none_near",
+        type_label=label, radius=radius, place=point.label,
+    )
+
+    farther = lookup.nearest_beyond(point, place_type, radius or DEFAULT_RADIUS_KM)
+    if farther is not None:
+        dispatcher.utter_message(
+            response="utter_places_nearest_far",
+            distance=lookup.format_km(farther.distance_km),
+        )
+        dispatcher.utter_message(
+            json_message={"type": "place_cards", "places": [lookup.place_card(farther, catalogue)]}
+        )
+
+    if info and info.locator_url:
+        dispatcher.utter_message(response="utter_places_locator", url=info.locator_url)
+    elif info and info.locator_hint:
+        dispatcher.utter_message(text=info.locator_hint)
+    else:
+        dispatcher.utter_message(response="utter_places_locator_none")
+
+
+def search_places(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    place_types: List[Text],
+    outcome: Optional[LocationOutcome] = None,
+) -> List[EventType]:
+    """Locate the user, then show places or ask what is missing."""
+    outcome = outcome or lookup.locate(tracker)
+    requested = place_types[0] if len(place_types) == 1 else None
+
+    if outcome.status == "missing":
+        return ask_location(dispatcher, PENDING_PLACE, requested)
+    if outcome.status != "found":
+        answer_unresolved(dispatcher, outcome)
+        return [SlotSet("pending_search", PENDING_PLACE), SlotSet("place_type", requested)]
+
+    assert outcome.point is not None
+    show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES))
+    return outcome.point.slot_events() + [SlotSet("pending_search", None)]
+
+
+def search_trainings(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    outcome: Optional[LocationOutcome] = None,
+) -> List[EventType]:
+    """Show trainings for a field and the re-entry structures near the user."""
+    events: List[EventType] = []
+    field = next(iter(tracker.get_latest_entity_values("field")), None) or tracker.get_slot("field")
+    diploma = next(iter(tracker.get_latest_entity_values("diploma")), None) or tracker.get_slot("diploma")
+    age = _age(tracker)
+    if age is not None:
+        events.append(SlotSet("age", str(age)))
+
+    if age is not None and age < MIN_AGE:
+        dispatcher.utter_message(response="utter_training_under_16")
+        return events
+    if diploma == "daeu" and age is not None and age < DAEU_MIN_AGE:
+        dispatcher.utter_message(response="utter_daeu_too_young")
+    if age is not None and age > MAX_AGE:
+        dispatcher.utter_message(response="utter_training_over_25")
+
+    if field:
+        _show_trainings(dispatcher, str(field), diploma)
+        events += [SlotSet("field", field), SlotSet("diploma", diploma)]
+
+    outcome = outcome or lookup.locate(tracker)
+    if outcome.status == "missing":
+        if field:
+            dispatcher.utter_message(response="utter_ask_location_reentry")
+            return events + [SlotSet("pending_search", PENDING_TRAINING)]
+        return events + ask_location(dispatcher, PENDING_TRAINING, None)
+    if outcome.status != "found":
+        answer_unresolved(dispatcher, outcome)
+        return events + [SlotSet("pending_search", PENDING_TRAINING)]
+
+    assert outcome.point is not None
+    show_reentry(dispatcher, outcome.point, age)
+    return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
+
+
+def _show_trainings(
+    dispatcher: CollectingDispatcher, field: Text, diploma: Optional[Text]
+) -> None:
+    catalogue_diploma = DIPLOMA_FAMILIES.get(str(diploma)) if diploma else None
+    with knowledge.session_scope() as session:
+        hits = knowledge.search_trainings(
+            session, field, diploma=catalogue_diploma, limit=TRAININGS_SHOWN
+        )
+    if not hits:
+        dispatcher.utter_message(response="utter_trainings_none", field=field)
+        return
+    dispatcher.utter_message(response="utter_trainings_intro", field=field)
+    dispatcher.utter_message(
+        json_message={
+            "type": "training_cards",
+            "trainings": [
+                {
+                    "name": hit.name,
+                    "type_label": hit.type_label or None,
+                    "duration": hit.duration or None,
+                    "level": hit.rncp_level_label or None,
+                    "url": hit.onisep_url or None,
+                }
+                for hit in hits
+            ],
+        }
+    )
+    dispatcher.utter_message(response="utter_trainings_where")
+
+
+def show_reentry(
+    dispatcher: CollectingDispatcher, point: SearchPoint, age: Optional[int]
+) -> None:
+    """Send the re-entry structures near a point, one block per type."""
+    types = list(lookup.REENTRY_TYPES)
+    if age is not None and age < 17:
+        # EPIDE takes young people from 17.
+        types.remove("epide")
+    dispatcher.utter_message(response="utter_reentry_intro", place=point.label)
+    show_places(dispatcher, point, types)
+
+
+# Names of place types that users ask for but the data does not contain.
+_UNAVAILABLE_TYPE_LABELS = {"greta": "GRETA", "cfa": "CFA"}
+
+
+def _type_label(place_type: Text) -> Text:
+    return _UNAVAILABLE_TYPE_LABELS.get(place_type, place_type.replace("_", " "))
+
+
+class ActionFindPlaces(SafetyFirstAction):
+    """Show the nearest advice places or places of the requested type."""
+
+    def name(self) -> Text:
+        return "action_find_places"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Search places for the latest message."""
+        known, unknown = lookup.requested_place_types(tracker)
+        for place_type in unknown:
+            # NOTE: only the types of the places files can be searched; GRETA
+            # and CFA lists are not in the open data the service imports.
+            logger.info("Conversation %s asked for place type %s, absent from the data.",
+                        tracker.sender_id, place_type)
+            dispatcher.utter_message(
+                response="utter_places_type_unavailable", type_label=_type_label(place_type)
+            )
+        return search_places(dispatcher, tracker, known)
+
+
+class ActionFindTrainings(SafetyFirstAction):
+    """Show trainings for a field and the re-entry structures nearby."""
+
+    def name(self) -> Text:
+        return "action_find_trainings"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Search trainings for the latest message."""
+        return search_trainings(dispatcher, tracker)
+
+
+def continue_with_location(
+    dispatcher: CollectingDispatcher, tracker: Tracker, outcome: LocationOutcome
+) -> List[EventType]:
+    """Use a location the user just gave: resume the pending search, if any."""
+    pending = tracker.get_slot("pending_search")
+    if outcome.status not in ("found",):
+        answer_unresolved(dispatcher, outcome)
+        return []
+
+    assert outcome.point is not None
+    if pending == PENDING_PLACE:
+        place_type = tracker.get_slot("place_type")
+        return search_places(dispatcher, tracker, [place_type] if place_type else [], outcome)
+    if pending == PENDING_TRAINING:
+        return search_trainings(dispatcher, tracker, outcome)
+
+    dispatcher.utter_message(response="utter_location_saved", place=outcome.point.label)
+    return outcome.point.slot_events()
+
+
+class ActionHandleLocation(SafetyFirstAction):
+    """Take a location the user gave or shared."""
+
+    def name(self) -> Text:
+        return "action_handle_location"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Resolve the location, then continue the pending search."""
+        outcome = lookup.locate(tracker, use_slots=False)
+        if outcome.status == "missing":
+            dispatcher.utter_message(response="utter_location_not_understood")
+            return []
+        return continue_with_location(dispatcher, tracker, outcome)

@@ -1,0 +1,87 @@
+"""Tests of bot.actions.distress, the rule layer that grades distress."""
+
+import pytest
+
+from bot.actions import distress
+from bot.actions.distress import assess, fold
+
+# (message, expected situation, expected level)
+RISK_CASES = [
+    ("jen peux plus de tout jai envie de disparaitre", distress.SUICIDE, 2),
+    ("je pense a me suicider", distress.SUICIDE, 2),
+    ("jveux plus vivre franchement", distress.SUICIDE, 2),
+    ("j'ai des idées noires depuis des semaines", distress.SUICIDE, 2),
+    ("parfois jaimerais dormir pour toujours", distress.SUICIDE, 2),
+    ("ce soir j'ai pris des cachets", distress.IMMEDIATE_DANGER, 3),
+    ("je vais en finir ce soir", distress.IMMEDIATE_DANGER, 3),
+    ("je me scarifie depuis 2 mois", distress.SELF_HARM, 2),
+    ("mon beau pere me frappe quand ma mere est pas la", distress.VIOLENCE_HOME, 2),
+    ("il y a de la violence à la maison avec mon père", distress.VIOLENCE_HOME, 2),
+    ("des gens de ma classe ont mis des photos de moi sur insta", distress.HARASSMENT, 2),
+    ("je me fais harceler au lycée", distress.HARASSMENT, 2),
+    ("on m'a menacé de mort sur snap", distress.THREATS, 2),
+    ("je suis a la rue depuis hier soir", distress.HOMELESS, 2),
+    ("ma mère m'a mis à la porte", distress.HOMELESS, 2),
+    ("mon oncle m'a violée", distress.SEXUAL_VIOLENCE, 2),
+    ("je me sens nul personne m'aime", distress.DESPAIR, 1),
+]
+
+
+@pytest.mark.parametrize(
+    "message, situation, level", RISK_CASES, ids=[case[0][:40] for case in RISK_CASES]
+)
+def test_assess_detects_situation(message, situation, level):
+    assessment = assess(message)
+    assert situation in assessment.situations
+    assert assessment.level == level
+    assert assessment.is_distress
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mdr je vais mourir si je rate encore ce cap",
+        "ce prof il me tue avec ses devoirs",
+        "ptdr je suis mort de rire",
+    ],
+)
+def test_assess_hyperbole_not_distress(message):
+    assessment = assess(message)
+    assert assessment.hyperbole
+    assert not assessment.is_distress
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "je cherche une mission locale à Lyon",
+        "c quoi l'epide",
+        "je veux faire un cap coiffure",
+        "jai arrêté le lycée l'an dernier je peux reprendre?",
+        "il me faut un violon pour le conservatoire",
+        "la formation en violence routière",
+    ],
+)
+def test_assess_ordinary_messages(message):
+    assert assess(message).level == 0
+
+
+def test_assess_third_party():
+    assessment = assess("ma pote dit qu'elle veut en finir je fais quoi ?")
+    assert assessment.third_party
+    assert distress.SUICIDE in assessment.situations
+
+
+def test_assess_joke_marker_does_not_hide_self_harm():
+    assessment = assess("mdr je me scarifie tous les soirs")
+    assert not assessment.hyperbole
+    assert assessment.is_distress
+
+
+def test_assess_distress_wins_in_mixed_message():
+    assessment = assess("je cherche un CAP mais franchement je veux plus vivre")
+    assert assessment.level == 2
+
+
+def test_fold_removes_accents_and_apostrophes():
+    assert fold("J’ai ÉTÉ à l'école") == "j ai ete a l ecole"

@@ -1,0 +1,72 @@
+"""Tests of bot.actions.safety: the numbers given for each situation."""
+
+import re
+
+import pytest
+
+from bot.actions.safety import ActionDistressSupport
+from knowledge.helplines import load_helplines
+from tests.bot.conftest import make_tracker
+
+
+@pytest.mark.parametrize(
+    "text, first_response, number",
+    [
+        ("je pense a me suicider", "utter_distress_suicide", "3114"),
+        ("ce soir j'ai pris des cachets", "utter_distress_immediate", "15"),
+        ("mon beau pere me frappe", "utter_distress_violence_home", "119"),
+        ("des gens ont mis des photos de moi sur insta", "utter_distress_harassment", "3018"),
+        ("je me scarifie depuis 2 mois", "utter_distress_self_harm", "3114"),
+        ("je suis a la rue depuis hier soir", "utter_distress_homeless", "119"),
+        ("je me sens nul personne m'aime", "utter_distress_despair", "3114"),
+        ("ma pote dit qu'elle veut en finir", "utter_distress_third_party", "3114"),
+    ],
+    ids=["suicide", "immediate", "violence", "harassment", "self-harm", "homeless",
+         "despair", "third-party"],
+)
+def test_distress_answer_per_situation(run_action, text, first_response, number):
+    result = run_action(ActionDistressSupport(), make_tracker(text, "distress"))
+    assert result.responses[0] == first_response
+    assert number in result.texts
+    assert result.responses[-1] == "utter_distress_counsellor"
+
+
+def test_distress_hyperbole_gets_check_in(run_action):
+    result = run_action(
+        ActionDistressSupport(), make_tracker("mdr je vais mourir si je rate ce cap", "distress")
+    )
+    assert result.responses == ["utter_distress_checkin"]
+    assert result.slot("last_question") == "checkin"
+
+
+def test_distress_without_rule_gets_general_lines(run_action):
+    result = run_action(ActionDistressSupport(), make_tracker("ça va vraiment pas du tout", "distress"))
+    assert result.responses[0] == "utter_distress_generic"
+    assert "3114" in result.texts
+
+
+def test_numbers_filled_from_helplines(run_action, domain):
+    helplines = load_helplines()
+    result = run_action(ActionDistressSupport(), make_tracker("je pense a me suicider", "distress"))
+    message = result.messages[0]
+    template = domain["responses"][message["response"]][0]["text"]
+    rendered = template.format(**{k: v for k, v in message.items() if isinstance(v, str)})
+    assert helplines.get("3114").number in rendered
+
+
+def test_responses_name_only_reviewed_numbers(domain):
+    # Every phone-like number a response shows must be in the reviewed
+    # helplines file; the safety responses take theirs from it directly.
+    allowed = {h.number.replace(" ", "") for h in load_helplines().helplines}
+    # Long numbers anywhere, short ones where a sentence dials them
+    # ("appelle le 15", "au 114"), so that ages like "16-25 ans" do not count.
+    phone_like = re.compile(
+        r"\b0\d(?:[ .]?\d{2,3}){3,4}\b"
+        r"|(?<=\ble )(?:1\d{1,2}|3\d{3})\b"
+        r"|(?<=\bau )(?:1\d{1,2}|3\d{3})\b"
+    )
+    for name, variations in domain["responses"].items():
+        for variation in variations:
+            text = variation.get("text") or ""
+            for number in phone_like.findall(text):
+                assert number.replace(" ", "").replace(".", "") in allowed, f"{name}: {number}"

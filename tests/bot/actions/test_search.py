@@ -1,0 +1,177 @@
+"""Tests of bot.actions.search with real trackers and the imported knowledge base.
+
+The knowledge database is the one the test command imports (KNOWLEDGE_DATABASE_URL).
+"""
+
+from bot.actions.search import ActionFindPlaces, ActionFindTrainings, ActionHandleLocation
+from tests.bot.conftest import entity, make_tracker
+
+
+def test_find_places_by_city(run_action):
+    tracker = make_tracker(
+        "y a une mission locale vers villeurbanne ?", "find_place",
+        [entity("place_type", "mission_locale"), entity("location", "villeurbanne")],
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses[0] == "utter_places_intro"
+    assert len(result.cards) == 3
+    assert all(card["type"] == "mission_locale" for card in result.cards)
+    assert result.cards[0]["distance_km"] <= result.cards[-1]["distance_km"]
+    assert result.slot("commune_insee") == "69266"
+
+
+def test_find_places_without_type_shows_advice_places(run_action):
+    tracker = make_tracker("qui peut m'aider près de chez moi à Nantes", "find_place")
+    result = run_action(ActionFindPlaces(), tracker)
+    types = {card["type"] for card in result.cards}
+    assert types == {"mission_locale", "cio"}
+
+
+def test_find_places_type_from_text(run_action):
+    tracker = make_tracker("il est ou le cio a bordeaux", "find_place")
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"cio"}
+
+
+def test_find_places_asks_location(run_action):
+    tracker = make_tracker("je cherche une mission locale", "find_place",
+                           [entity("place_type", "mission_locale")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_ask_location"]
+    assert result.slot("pending_search") == "place"
+    assert result.slot("place_type") == "mission_locale"
+    assert result.cards == []
+
+
+def test_find_places_ambiguous_offers_buttons(run_action):
+    tracker = make_tracker("une mission locale à Saint-Denis", "find_place",
+                           [entity("location", "Saint-Denis")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_location_ambiguous"]
+    payloads = [b["payload"] for b in result.messages[0]["buttons"]]
+    assert payloads[0] == '/inform_location{"commune_insee": "97411"}'
+    assert '/inform_location{"commune_insee": "93066"}' in payloads
+
+
+def test_find_places_unknown_location(run_action):
+    tracker = make_tracker("une mission locale à Bruxelles", "find_place",
+                           [entity("location", "Bruxelles")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_location_not_found"]
+    assert result.messages[0]["query"] == "Bruxelles"
+
+
+def test_find_places_none_near_points_to_locator(run_action):
+    # Mayotte has no Mission locale row in the data.
+    tracker = make_tracker("mission locale à Mamoudzou", "find_place",
+                           [entity("place_type", "mission_locale"), entity("location", "Mamoudzou")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert "utter_places_none_near" in result.responses
+    assert "utter_places_locator" in result.responses
+    assert result.cards == []
+
+
+def test_button_choice_resumes_search(run_action):
+    tracker = make_tracker(
+        '/inform_location{"commune_insee": "93066"}', "inform_location",
+        [entity("commune_insee", "93066")],
+        slots={"pending_search": "place", "place_type": "mission_locale"},
+    )
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.cards
+    assert result.cards[0]["type"] == "mission_locale"
+    assert result.slot("commune_insee") == "93066"
+    assert result.slot("pending_search") is None
+
+
+def test_shared_position_resumes_search(run_action):
+    tracker = make_tracker(
+        '/share_location{"latitude": 45.767, "longitude": 4.88}', "share_location",
+        [entity("latitude", 45.767), entity("longitude", 4.88)],
+        slots={"pending_search": "place", "place_type": "cio"},
+    )
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"cio"}
+    assert result.slot("latitude") == 45.767
+
+
+def test_position_abroad_not_found(run_action):
+    tracker = make_tracker(
+        '/share_location{"latitude": 40.4, "longitude": -3.7}', "share_location",
+        [entity("latitude", 40.4), entity("longitude", -3.7)],
+    )
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.responses == ["utter_position_not_found"]
+
+
+def test_location_without_pending_search_asks_what(run_action):
+    tracker = make_tracker("69100", "inform_location", [entity("location", "69100")])
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.responses == ["utter_location_saved"]
+    assert result.slot("commune_insee") == "69266"
+
+
+def test_find_trainings_by_field_and_city(run_action):
+    tracker = make_tracker(
+        "je veux faire un CAP cuisine à Lyon", "find_training",
+        [entity("field", "cuisine"), entity("diploma", "cap"), entity("location", "Lyon")],
+    )
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.trainings
+    assert all("cuisine" in t["name"].lower() for t in result.trainings)
+    assert {card["type"] for card in result.cards} <= {"micro_lycee", "e2c", "epide"}
+    assert result.cards
+
+
+def test_find_trainings_without_location_asks(run_action):
+    tracker = make_tracker("je veux reprendre mes études", "find_training")
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.responses == ["utter_ask_location_training"]
+    assert result.slot("pending_search") == "training"
+
+
+def test_find_trainings_field_without_location(run_action):
+    tracker = make_tracker("jaime la meca je fais quoi", "find_training",
+                           [entity("field", "mécanique")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.trainings
+    assert result.responses[-1] == "utter_ask_location_reentry"
+
+
+def test_find_trainings_under_16(run_action):
+    tracker = make_tracker("j'ai 14 ans je veux arrêter le collège", "find_training",
+                           [entity("age", "14")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.responses == ["utter_training_under_16"]
+
+
+def test_find_trainings_daeu_too_young(run_action):
+    tracker = make_tracker("j'ai 18 ans je veux faire le daeu à Lille", "find_training",
+                           [entity("diploma", "daeu"), entity("age", "18")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert "utter_daeu_too_young" in result.responses
+
+
+def test_find_trainings_16_year_old_gets_no_epide(run_action):
+    tracker = make_tracker("j'ai 16 ans je veux reprendre à Lyon", "find_training",
+                           [entity("age", "16"), entity("location", "Lyon")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.cards
+    assert "epide" not in {card["type"] for card in result.cards}
+
+
+def test_distress_takes_over_search(run_action):
+    tracker = make_tracker("je cherche un CAP mais franchement je veux plus vivre", "find_training")
+    result = run_action(ActionFindTrainings(), tracker)
+    assert "utter_distress_suicide" in result.responses
+    assert result.trainings == []
+
+
+def test_find_places_type_absent_from_data(run_action):
+    tracker = make_tracker("adresse du greta a strasbourg", "find_place",
+                           [entity("place_type", "greta"), entity("location", "strasbourg")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses[0] == "utter_places_type_unavailable"
+    assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
