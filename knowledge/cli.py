@@ -9,6 +9,9 @@ Commands:
 Exit codes: 0 success (for `resolve`, found), 1 failure or nothing found,
 2 ambiguous location (and command line errors, as argparse does), 3 database
 missing or never imported.
+
+Operators read the help, the messages and the import summary, so they are in
+French; the JSON output keeps its English keys.
 """
 
 from __future__ import annotations
@@ -16,20 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .config import load_settings
-from .db import DatabaseNotReadyError, require_imported_database
+from .db import DatabaseNotReadyError, require_imported_database, sqlite_file_path
 from .importer import MissingDataFileError, run_import
 from .index import get_index
 from .loaders.report import DataFormatError
 from .place_types import load_place_types
 from .resolve import AMBIGUOUS, FOUND, resolve_location
-from .search import UnknownDiplomaError, nearest_places, place_types, search_trainings
+from .search import UnknownDiplomaError, known_diplomas, nearest_places, place_types, search_trainings
 
 __all__ = ["main"]
 
@@ -39,6 +44,74 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_AMBIGUOUS = 2
 EXIT_DATABASE_NOT_READY = 3
+# Same code as argparse for command line errors.
+EXIT_USAGE_ERROR = 2
+
+IMPORT_COMMAND = "python -m knowledge import"
+
+# French versions of the argparse error messages that operators meet most often,
+# matched on the English text of Python 3.10 argparse. A message that matches no
+# pattern is printed in English.
+_ARGPARSE_MESSAGES = (
+    (
+        re.compile(r"the following arguments are required: (?P<names>.+)", re.DOTALL),
+        "argument(s) obligatoire(s) manquant(s) : {names}",
+    ),
+    (re.compile(r"unrecognized arguments: (?P<names>.+)", re.DOTALL), "argument(s) non reconnu(s) : {names}"),
+    (
+        re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)", re.DOTALL),
+        "option {option} ambiguë, elle peut désigner {matches}",
+    ),
+    (
+        re.compile(r"argument (?P<name>[^:]+): invalid choice: (?P<value>.+) \(choose from (?P<choices>.+)\)", re.DOTALL),
+        "argument {name} : choix {value} invalide (choix possibles : {choices})",
+    ),
+    (re.compile(r"argument (?P<name>[^:]+): expected one argument", re.DOTALL), "argument {name} : une valeur est attendue"),
+    (re.compile(r"argument (?P<name>[^:]+): (?P<message>.+)", re.DOTALL), "argument {name} : {message}"),
+)
+
+
+def _translate_argparse_message(message: str) -> str:
+    for pattern, template in _ARGPARSE_MESSAGES:
+        match = pattern.fullmatch(message)
+        if match is not None:
+            return template.format(**match.groupdict())
+    return message
+
+
+class _FrenchHelpFormatter(argparse.HelpFormatter):
+    """Help formatter with French punctuation: « Utilisation : » and « options : »."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        if prefix is None:
+            prefix = "Utilisation : "
+        super().add_usage(usage, actions, groups, prefix)
+
+    def start_section(self, heading):
+        # argparse writes the colon right after the heading, and French puts a space before it.
+        super().start_section(f"{heading} " if heading else heading)
+
+
+class _FrenchArgumentParser(argparse.ArgumentParser):
+    """Argument parser whose help and errors are in French.
+
+    argparse builds its texts with gettext but ships no French catalogue, so the
+    section titles, the -h option and the common errors are replaced here.
+    Subcommand parsers are created with the same class.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _FrenchHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        # argparse has no public setting for the titles of its two default groups.
+        self._positionals.title = "arguments positionnels"
+        self._optionals.title = "options"
+        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE_ERROR, f"Erreur : {_translate_argparse_message(message)}\n")
 
 
 def _print_json(data) -> None:
@@ -46,61 +119,126 @@ def _print_json(data) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    message = f"valeur « {text} » invalide, un entier supérieur ou égal à 1 est attendu"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer of at least 1")
+        raise argparse.ArgumentTypeError(message)
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a positive number")
+    message = f"valeur « {text} » invalide, un nombre strictement positif est attendu"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
+    # `not value > 0` is also true for NaN, which would make every distance comparison false.
+    if not value > 0:
+        raise argparse.ArgumentTypeError(message)
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of `python -m knowledge`."""
-    parser = argparse.ArgumentParser(
+    parser = _FrenchArgumentParser(
         prog="python -m knowledge",
-        description="Knowledge base of the seconde chance chatbot: communes, places for young people, trainings.",
+        description=(
+            "Base de connaissances du chatbot « seconde chance » : communes, "
+            "lieux d'accueil des jeunes et formations."
+        ),
+        epilog=(
+            "Codes de sortie : 0 succès, 1 échec ou aucun résultat, 2 lieu ambigu "
+            "ou erreur dans la ligne de commande, 3 base de données absente ou jamais importée."
+        ),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages (INFO level) on stderr")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="afficher le journal de progression (niveau INFO) sur la sortie d'erreur"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, title="commandes", metavar="COMMANDE")
 
-    database_help = "database URL (default: KNOWLEDGE_DATABASE_URL, DATABASE_URL, then var/knowledge.sqlite3)"
+    database_help = (
+        "URL SQLAlchemy de la base de données (par défaut : KNOWLEDGE_DATABASE_URL, "
+        "sinon DATABASE_URL, sinon var/knowledge.sqlite3)"
+    )
 
-    import_parser = commands.add_parser("import", help="import the open data files into the database")
-    import_parser.add_argument("--data-dir", type=Path, help="data directory (default: SECONDE_CHANCE_DATA, else shared/data in the parent directory of the repository)")
-    import_parser.add_argument("--database-url", help=database_help)
+    import_parser = commands.add_parser(
+        "import",
+        help="importer les fichiers de données ouvertes dans la base",
+        description="Importe les fichiers de données ouvertes dans la base et affiche le bilan de chaque fichier.",
+    )
     import_parser.add_argument(
-        "--if-changed", action="store_true", help="skip the import when the source files are those of the last successful import"
+        "--data-dir",
+        type=Path,
+        metavar="DOSSIER",
+        help="dossier des fichiers de données (par défaut : SECONDE_CHANCE_DATA, sinon shared/data dans le dossier parent du dépôt)",
     )
-    import_parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    import_parser.add_argument("--database-url", metavar="URL", help=database_help)
+    import_parser.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="ne rien importer si les fichiers sources sont ceux du dernier import réussi",
+    )
+    import_parser.add_argument("--no-progress", action="store_true", help="masquer les barres de progression")
     import_parser.set_defaults(handler=_command_import)
 
-    resolve_parser = commands.add_parser("resolve", help="resolve a location query (name, postal code, département, lat/lon)")
-    resolve_parser.add_argument("query", help='for example "Villeurbanne", "69100", "Lyon 3e", "45.767, 4.88"')
-    resolve_parser.add_argument("--database-url", help=database_help)
+    resolve_parser = commands.add_parser(
+        "resolve",
+        help="identifier un lieu (nom, code postal, département, latitude/longitude) et l'afficher en JSON",
+        description="Identifie le lieu désigné par une requête et l'affiche en JSON.",
+    )
+    resolve_parser.add_argument(
+        "query", metavar="LIEU", help="lieu recherché, par exemple « Villeurbanne », « 69100 », « Lyon 3e », « 45.767, 4.88 »"
+    )
+    resolve_parser.add_argument("--database-url", metavar="URL", help=database_help)
     resolve_parser.set_defaults(handler=_command_resolve)
 
-    nearest_parser = commands.add_parser("nearest", help="list the places nearest to a location")
-    nearest_parser.add_argument("query", help="location query, as for resolve")
-    nearest_parser.add_argument("--type", dest="place_type", help="place type, e.g. mission_locale, cio, e2c (default: all)")
-    nearest_parser.add_argument("--limit", type=_positive_int, default=3, help="maximum number of places (default: 3)")
+    nearest_parser = commands.add_parser(
+        "nearest",
+        help="lister en JSON les lieux d'accueil les plus proches d'un lieu",
+        description="Identifie un lieu, puis affiche en JSON les lieux d'accueil les plus proches.",
+    )
+    nearest_parser.add_argument("query", metavar="LIEU", help="lieu recherché, comme pour la commande resolve")
+    nearest_parser.add_argument(
+        "--type",
+        dest="place_type",
+        metavar="TYPE",
+        help="type de lieu, par exemple mission_locale, cio, e2c (par défaut : tous les types)",
+    )
+    nearest_parser.add_argument(
+        "--limit", type=_positive_int, default=3, metavar="N", help="nombre maximal de lieux (par défaut : 3)"
+    )
     nearest_parser.add_argument(
         "--max-distance",
         type=_positive_float,
-        help="maximum distance in km (default: the default radius of --type from place_types.yml, no limit without --type)",
+        metavar="KM",
+        help=(
+            "distance maximale en km (par défaut : le rayon défini pour le type --type "
+            "dans place_types.yml, sans limite si --type est absent)"
+        ),
     )
-    nearest_parser.add_argument("--database-url", help=database_help)
+    nearest_parser.add_argument("--database-url", metavar="URL", help=database_help)
     nearest_parser.set_defaults(handler=_command_nearest)
 
-    trainings_parser = commands.add_parser("trainings", help="search the Onisep training catalogue")
-    trainings_parser.add_argument("field", help='field of study, e.g. "cuisine", "petite enfance", "CAP coiffure"')
-    trainings_parser.add_argument("--diploma", help="diploma family, e.g. CAP, bac pro, TP, MC, BP")
-    trainings_parser.add_argument("--limit", type=_positive_int, default=5, help="maximum number of trainings (default: 5)")
-    trainings_parser.add_argument("--database-url", help=database_help)
+    trainings_parser = commands.add_parser(
+        "trainings",
+        help="rechercher des formations dans le catalogue Onisep et les afficher en JSON",
+        description="Recherche des formations dans le catalogue Onisep et les affiche en JSON.",
+    )
+    trainings_parser.add_argument(
+        "field", metavar="DOMAINE", help="domaine recherché, par exemple « cuisine », « petite enfance », « CAP coiffure »"
+    )
+    trainings_parser.add_argument(
+        "--diploma",
+        metavar="DIPLÔME",
+        help="famille de diplômes, par exemple CAP, bac pro, TP, MC, BP (par défaut : toutes)",
+    )
+    trainings_parser.add_argument(
+        "--limit", type=_positive_int, default=5, metavar="N", help="nombre maximal de formations (par défaut : 5)"
+    )
+    trainings_parser.add_argument("--database-url", metavar="URL", help=database_help)
     trainings_parser.set_defaults(handler=_command_trainings)
     return parser
 
@@ -114,19 +252,24 @@ def _command_import(args: argparse.Namespace) -> int:
             progress=False if args.no_progress else None,
         )
     except MissingDataFileError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        print(f"Erreur : {error}", file=sys.stderr)
         return EXIT_FAILURE
     except DataFormatError as error:
-        print(f"Error: invalid data file: {error}", file=sys.stderr)
+        print(
+            f"Erreur : fichier de données invalide. {error} L'import est annulé et les tables "
+            "de données n'ont pas été modifiées. Corrigez ou remplacez ce fichier, puis relancez l'import.",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     if result.skipped:
-        print(f"Source files unchanged since import run {result.run_id}; nothing imported.")
+        print(f"Fichiers sources inchangés depuis l'import n° {result.run_id} : rien n'a été importé.")
         return EXIT_OK
     for report in result.reports:
         for line in report.format_lines():
             print(line)
     tables = ", ".join(f"{table} {count}" for table, count in result.table_counts.items())
-    print(f"Import run {result.run_id} succeeded in {result.duration_seconds:.1f} s: {tables}.")
+    duration = f"{result.duration_seconds:.1f}".replace(".", ",")
+    print(f"Import n° {result.run_id} réussi en {duration} s. Lignes par table : {tables}.")
     return EXIT_OK
 
 
@@ -146,7 +289,8 @@ def _command_nearest(args: argparse.Namespace) -> int:
     known_types = place_types(index)
     if args.place_type is not None and args.place_type not in known_types:
         print(
-            f"Error: unknown place type {args.place_type!r}. Known types: {', '.join(known_types)}.",
+            f"Erreur : type de lieu « {args.place_type} » inconnu. Indiquez avec --type "
+            f"l'un des types présents dans la base : {', '.join(known_types)}.",
             file=sys.stderr,
         )
         return EXIT_FAILURE
@@ -188,8 +332,12 @@ def _command_trainings(args: argparse.Namespace) -> int:
     with Session(engine, future=True) as session:
         try:
             hits = search_trainings(session, args.field, diploma=args.diploma, limit=args.limit)
-        except UnknownDiplomaError as error:
-            print(f"Error: {error}", file=sys.stderr)
+        except UnknownDiplomaError:
+            print(
+                f"Erreur : diplôme « {args.diploma} » inconnu. Indiquez avec --diploma "
+                f"l'un des diplômes reconnus : {', '.join(known_diplomas())}.",
+                file=sys.stderr,
+            )
             return EXIT_FAILURE
     _print_json([hit.to_dict() for hit in hits])
     return EXIT_OK if hits else EXIT_FAILURE
@@ -206,6 +354,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     try:
         return args.handler(args)
-    except DatabaseNotReadyError as error:
-        print(f"Error: {error}", file=sys.stderr)
+    except DatabaseNotReadyError:
+        print(_database_not_ready_message(args.database_url or load_settings().database_url), file=sys.stderr)
         return EXIT_DATABASE_NOT_READY
+
+
+def _database_not_ready_message(url: str) -> str:
+    """Return the French message for a DatabaseNotReadyError raised on `url`.
+
+    It checks the same conditions as `require_imported_database`: a SQLite file
+    that does not exist, otherwise a database without a successful import.
+    """
+    shown_url = make_url(url).render_as_string(hide_password=True)
+    sqlite_path = sqlite_file_path(url)
+    if sqlite_path is not None and not sqlite_path.exists():
+        return f"Erreur : base de données absente ({shown_url}). Lancez d'abord : {IMPORT_COMMAND}"
+    return f"Erreur : la base de données {shown_url} ne contient aucun import réussi. Lancez d'abord : {IMPORT_COMMAND}"

@@ -115,9 +115,10 @@ def required_files(data_dir: Path) -> list[Path]:
 
 
 def _missing_message(path: Path) -> str:
+    # The command line prints this message to the operators, so it is in French.
     return (
-        f"Missing data file: {path}. Set {DATA_DIR_ENV} (or pass --data-dir) to the "
-        "directory that contains communes/, academies/, onisep/ and places/."
+        f"fichier de données absent ({path}). Indiquez le dossier qui contient communes/, "
+        f"academies/, onisep/ et places/ avec la variable {DATA_DIR_ENV} ou l'option --data-dir."
     )
 
 
@@ -234,7 +235,7 @@ def _import_in_transaction(
             session.execute(delete(model))
         total = sum(len(rows) for rows in rows_by_model.values())
         disable = None if progress is None else not progress
-        with tqdm(total=total, desc="database", unit=" rows", disable=disable, leave=False) as bar:
+        with tqdm(total=total, desc="base de données", unit=" lignes", disable=disable, leave=False) as bar:
             for model in _DATA_MODELS:
                 rows = rows_by_model[model]
                 for start in range(0, len(rows), _INSERT_CHUNK_ROWS):

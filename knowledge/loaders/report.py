@@ -11,9 +11,33 @@ from typing import Iterable, Iterator, Optional
 
 from tqdm import tqdm
 
-__all__ = ["DataFormatError", "FileReport", "parse_coordinate", "read_csv"]
+__all__ = ["REASON_LABELS", "DataFormatError", "FileReport", "parse_coordinate", "read_csv"]
 
 logger = logging.getLogger(__name__)
+
+# French labels of the reject and ignore reasons for the operators' summary. The
+# reasons themselves stay English identifiers, because they are the keys of
+# `FileReport.to_dict()` stored in `import_runs.summary`.
+REASON_LABELS = {
+    "Monaco or foreign row": "ligne de Monaco ou de l'étranger",
+    "commune not in communes_france_2026.csv": "commune absente de communes_france_2026.csv",
+    "duplicate": "doublon",
+    "invalid INSEE code": "code INSEE invalide",
+    "invalid latitude": "latitude invalide",
+    "invalid longitude": "longitude invalide",
+    "invalid population": "population invalide",
+    "invalid postal code": "code postal invalide",
+    "invalid type": "type invalide",
+    "missing code or name": "code ou nom manquant",
+    "missing name": "nom manquant",
+    "missing type": "type manquant",
+    "name already known": "nom déjà connu",
+    "no anciensCodes": "liste anciensCodes vide",
+    "no ligne_5 and current INSEE code": "ligne_5 vide et code INSEE en vigueur",
+    "unknown INSEE code": "code INSEE inconnu",
+    "unknown commune type": "type de commune inconnu",
+    "unknown département": "département inconnu",
+}
 
 
 class DataFormatError(ValueError):
@@ -63,15 +87,18 @@ class FileReport:
         }
 
     def format_lines(self) -> list[str]:
-        """Return human-readable summary lines for the command line."""
+        """Return the French summary lines that the command line prints for operators.
+
+        A reason missing from REASON_LABELS is printed as its English identifier.
+        """
         lines = [
-            f"{self.path}: read {self.read}, kept {self.kept}, "
-            f"rejected {self.rejected_total}, ignored {self.ignored_total}"
+            f"{self.path} : lues {self.read}, gardées {self.kept}, "
+            f"rejetées {self.rejected_total}, ignorées {self.ignored_total}"
         ]
         for reason, count in self.rejected.most_common():
-            lines.append(f"    rejected ({reason}): {count}")
+            lines.append(f"    rejetées ({REASON_LABELS.get(reason, reason)}) : {count}")
         for reason, count in self.ignored.most_common():
-            lines.append(f"    ignored ({reason}): {count}")
+            lines.append(f"    ignorées ({REASON_LABELS.get(reason, reason)}) : {count}")
         return lines
 
 
@@ -94,9 +121,10 @@ def read_csv(
         missing = [column for column in required_columns if column not in header]
         if missing:
             raise DataFormatError(
-                f"{path}: missing column(s) {', '.join(missing)}; the header is {header}."
+                f"{path} : colonne(s) manquante(s) {', '.join(missing)} "
+                f"(colonnes lues dans l'en-tête : {', '.join(header) or 'aucune'})."
             )
-        rows = tqdm(reader, desc=display_name, unit=" rows", disable=_tqdm_disable(progress), leave=False)
+        rows = tqdm(reader, desc=display_name, unit=" lignes", disable=_tqdm_disable(progress), leave=False)
         for row in rows:
             # Short rows give None values; treat them as empty fields.
             yield {key: (value or "").strip() for key, value in row.items() if key is not None}

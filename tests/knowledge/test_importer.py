@@ -3,7 +3,6 @@
 import hashlib
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,8 +14,7 @@ from knowledge.loaders.report import DataFormatError
 from knowledge.models import Commune, CommuneAlias, ImportRun, Place, PostalCode, Training
 from knowledge.place_types import load_place_types
 from knowledge.search import nearest_places, place_types
-
-PLACE_HEADER = "type,name,address,postal_code,commune,code_insee,latitude,longitude,coord_source,phone,email,website,source,source_date\n"
+from tests.knowledge.data_dirs import PLACE_HEADER, linked_data_dir
 
 
 def report_for(result, path):
@@ -31,19 +29,6 @@ def table_digest(session, model, columns):
     """Hash the sorted content of some columns, to compare two imports."""
     rows = session.execute(select(*[getattr(model, column) for column in columns])).all()
     return hashlib.sha256(repr(sorted(map(tuple, rows), key=repr)).encode()).hexdigest()
-
-
-def linked_data_dir(source: Path, target: Path, extra_places: dict[str, str] | None = None) -> Path:
-    """Build a data directory of symbolic links to the real files plus extra place files."""
-    target.mkdir()
-    for name in ("communes", "academies", "onisep"):
-        (target / name).symlink_to(source / name, target_is_directory=True)
-    (target / "places").mkdir()
-    for path in (source / "places").glob("*.csv"):
-        (target / "places" / path.name).symlink_to(path)
-    for name, content in (extra_places or {}).items():
-        (target / "places" / name).write_text(content, encoding="utf-8")
-    return target
 
 
 @pytest.mark.parametrize(
@@ -215,6 +200,7 @@ def test_missing_file_names_path_and_variable(tmp_path, data_dir):
     (copy / "onisep").unlink()
     with pytest.raises(MissingDataFileError) as error:
         run_import(f"sqlite:///{tmp_path / 'kb.sqlite3'}", copy, progress=False)
+    assert "fichier de données absent" in str(error.value)
     assert str(copy / "onisep" / "ideo-formations_initiales_en_france.csv") in str(error.value)
     assert "SECONDE_CHANCE_DATA" in str(error.value)
 
@@ -295,5 +281,5 @@ def test_missing_column_keeps_previous_data(tmp_path, data_dir, sqlite_url):
         last_run = session.execute(select(ImportRun).order_by(ImportRun.id.desc()).limit(1)).scalar_one()
         places_after = count_rows(session, Place)
     assert last_run.status == "failed"
-    assert "missing column" in last_run.summary
+    assert "broken.csv : colonne(s) manquante(s) address" in last_run.summary
     assert places_after == places_before
