@@ -29,3 +29,7 @@ export SECONDE_CHANCE_DATA KNOWLEDGE_DATABASE_URL REDIS_HOST REDIS_PORT REDIS_LO
 : "${SQLALCHEMY_SILENCE_UBER_WARNING:=1}"
 export TF_CPP_MIN_LOG_LEVEL SQLALCHEMY_SILENCE_UBER_WARNING
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+# Rasa reports usage and errors to its vendor unless told not to; this
+# service sends nothing about its users' conversations to third parties.
+export RASA_TELEMETRY_ENABLED=false

@@ -6,6 +6,7 @@ action's own answer, so that "je cherche un CAP mais je veux plus vivre" is
 never answered with a list of trainings.
 """
 
+import abc
 import logging
 from typing import Any, Dict, List, Text
 
@@ -17,8 +18,11 @@ from bot.actions.distress import assess
 logger = logging.getLogger(__name__)
 
 
-class SafetyFirstAction(Action):
-    """An action that hands distress messages to the safety answer."""
+class SafetyFirstAction(Action, abc.ABC):
+    """An action that hands distress messages to the safety answer.
+
+    It is abstract, so rasa-sdk does not register it as an action itself.
+    """
 
     async def run(
         self,
@@ -38,11 +42,11 @@ class SafetyFirstAction(Action):
             return answer_distress(dispatcher, tracker, assessment)
         return await self.answer(dispatcher, tracker, domain)
 
+    @abc.abstractmethod
     async def answer(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
-        """Answer a message that carries no distress. Subclasses implement it."""
-        raise NotImplementedError
+        """Answer a message that carries no distress."""

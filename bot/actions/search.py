@@ -36,6 +36,10 @@ DEFAULT_RADIUS_KM = 30
 # catalogue; "bac", "brevet" and "daeu" name no family there.
 DIPLOMA_FAMILIES = {"cap": "CAP", "bac_pro": "bac pro", "bts": "BTS"}
 
+# What a place name typed by a user looks like: letters of any alphabet,
+# digits, spaces, apostrophes, hyphens, dots, commas and brackets.
+_PLACE_NAME_PATTERN = re.compile(r"^[^\W_][\w\s'’.,()-]{0,59}$")
+
 _AGE_PATTERN = re.compile(r"\b(\d{1,2})\s*(?:ans|an)\b")
 
 
@@ -83,14 +87,12 @@ def answer_unresolved(
     if outcome.query == "ta position":
         dispatcher.utter_message(response="utter_position_not_found")
         return
-    dispatcher.utter_message(
-        response="utter_location_not_found", query=_short(outcome.query)
-    )
-
-
-def _short(query: Text, max_chars: int = 60) -> Text:
-    query = " ".join(query.split())
-    return query if len(query) <= max_chars else query[: max_chars - 1] + "…"
+    if not _PLACE_NAME_PATTERN.match(outcome.query):
+        # Quote back only what looks like a place name: markup, code or a
+        # whole paragraph would read as a strange answer.
+        dispatcher.utter_message(response="utter_location_not_understood")
+        return
+    dispatcher.utter_message(response="utter_location_not_found", query=outcome.query.strip())
 
 
 def show_places(
