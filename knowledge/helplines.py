@@ -23,6 +23,7 @@ class Helpline:
     id: str
     number: str
     name: str
+    short_name: str
     description: str
     hours: str
     url: Optional[str]
@@ -42,6 +43,7 @@ class Helpline:
             "id": self.id,
             "number": self.number,
             "name": self.name,
+            "short_name": self.short_name,
             "description": self.description,
             "hours": self.hours,
             "url": self.url,
@@ -88,6 +90,7 @@ def _parse(raw: Dict[str, Any]) -> Helplines:
                 id=str(item["id"]),
                 number=str(item["number"]),
                 name=item["name"],
+                short_name=item.get("short_name") or item["name"],
                 description=" ".join(item["description"].split()),
                 hours=item["hours"],
                 url=item.get("url"),

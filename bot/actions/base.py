@@ -1,8 +1,8 @@
-"""Base class of the assistant's actions: distress is answered first.
+"""Base class of the assistant's actions, which handle distress first.
 
 Whatever intent the model predicted, a message in which the rule layer finds
-a risk (level 2 or more, not hyperbole) gets the safety answer instead of the
-action's own answer, so that "je cherche un CAP mais je veux plus vivre" is
+a risk (level 2 or more, not hyperbole) gets the safety response instead of
+the action's own response, so that "je cherche un CAP mais je veux plus vivre" is
 never answered with a list of trainings.
 """
 
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class SafetyFirstAction(Action, abc.ABC):
-    """An action that hands distress messages to the safety answer.
+    """An action that hands distress messages to the safety response.
 
     It is abstract, so rasa-sdk does not register it as an action itself.
     """
@@ -30,8 +30,17 @@ class SafetyFirstAction(Action, abc.ABC):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
-        """Run the safety answer for a message at risk, else the action itself."""
-        from bot.actions.safety import answer_distress
+        """Send the safety response for a message at risk, else run the action itself."""
+        from bot.actions.safety import (
+            SUICIDE_QUESTION,
+            answer_distress,
+            answer_suicide_followup,
+        )
+
+        if tracker.get_slot("last_question") == SUICIDE_QUESTION:
+            # Whatever the intent, the reply to "tu penses à te suicider ?"
+            # is answered by the safety response first.
+            return answer_suicide_followup(dispatcher, tracker)
 
         assessment = assess(tracker.latest_message.get("text") or "")
         if assessment.level >= 2 and not assessment.hyperbole:

@@ -1,4 +1,4 @@
-"""The safety answer: help numbers adapted to the situation, at once.
+"""The safety response: help numbers adapted to the situation, at once.
 
 Every number comes from the reviewed helplines file of ``knowledge``; the
 French texts of the domain name them through variables such as ``{line}``,
@@ -13,13 +13,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import distress
-from bot.actions.distress import Assessment, assess
+from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
 from knowledge.helplines import Helplines, load_helplines
 
 logger = logging.getLogger(__name__)
 
-# For each situation: the response that opens the answer and the helpline
-# named in it as {line}. Earlier entries are more urgent.
+# For each situation: the response that opens the safety response and the
+# helpline named in it as {line}. Earlier entries are more urgent.
 _SITUATION_ANSWERS = (
     (distress.IMMEDIATE_DANGER, "utter_distress_immediate", "15"),
     (distress.SUICIDE, "utter_distress_suicide", "3114"),
@@ -32,7 +32,7 @@ _SITUATION_ANSWERS = (
     (distress.DESPAIR, "utter_distress_despair", "3114"),
 )
 
-# Helplines listed under the answer, by situation, in order.
+# Helplines listed after the opening response, by situation, in order.
 _LISTED_HELPLINES = {
     distress.IMMEDIATE_DANGER: ("15", "112", "17", "114"),
     distress.SUICIDE: ("3114",),
@@ -45,8 +45,12 @@ _LISTED_HELPLINES = {
     distress.DESPAIR: ("fil-sante-jeunes", "3114"),
 }
 
-# The longest answer gives the two most urgent situations; more would bury
-# the numbers.
+# Value of the last_question slot after the bot asked whether the user
+# thinks of suicide now.
+SUICIDE_QUESTION = "suicide_check"
+
+# Maximum number of situations in one response: the two most urgent ones,
+# because more would bury the numbers.
 MAX_SITUATIONS = 2
 
 
@@ -63,15 +67,14 @@ def _number_variables(helplines: Helplines, line_id: Text) -> Dict[Text, Text]:
 
 
 def helplines_text(helplines: Helplines, helpline_ids: List[Text]) -> Text:
-    """Format helplines as one line each: number, name, hours, site."""
+    """Format helplines as one line each: number first, then name, hours, site."""
     lines = []
     for helpline_id in dict.fromkeys(helpline_ids):
         helpline = helplines.get(helpline_id)
-        line = f"📞 {helpline.name} : {helpline.hours}"
-        if helpline.sms:
-            line = f"✉️ {helpline.name} : {helpline.hours}"
+        icon = "✉️" if helpline.sms else "📞"
+        line = f"{icon} {helpline.number} – {helpline.short_name} ({helpline.hours})"
         if helpline.url:
-            line += f" – {helpline.url}"
+            line += f" : {helpline.url}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -81,7 +84,7 @@ def answer_distress(
     tracker: Tracker,
     assessment: Optional[Assessment] = None,
 ) -> List[Dict[Text, Any]]:
-    """Send the safety answer for the latest message.
+    """Send the safety response for the latest message.
 
     Args:
         dispatcher: Where the messages go.
@@ -99,7 +102,7 @@ def answer_distress(
 
     # Log the level and situations for the team's review, never the text.
     logger.info(
-        "Distress answer in conversation %s: level %d, situations %s, third party %s, hyperbole %s.",
+        "Safety response in conversation %s: level %d, situations %s, third party %s, hyperbole %s.",
         tracker.sender_id, assessment.level, sorted(assessment.situations),
         assessment.third_party, assessment.hyperbole,
     )
@@ -109,6 +112,7 @@ def answer_distress(
         return [SlotSet("last_question", "checkin")]
 
     listed: List[Text] = []
+    next_question = None
     if assessment.third_party and distress.IMMEDIATE_DANGER not in assessment.situations:
         dispatcher.utter_message(
             response="utter_distress_third_party", **_number_variables(helplines, "3114")
@@ -123,6 +127,9 @@ def answer_distress(
                 response=response, **_number_variables(helplines, line_id)
             )
             listed.extend(_LISTED_HELPLINES[situation])
+            if situation == distress.SUICIDE:
+                # The response asks whether the user thinks of suicide now.
+                next_question = SUICIDE_QUESTION
             answered += 1
             if answered == MAX_SITUATIONS:
                 break
@@ -135,7 +142,38 @@ def answer_distress(
             listed.extend(("3114", "fil-sante-jeunes"))
 
     dispatcher.utter_message(text=helplines_text(helplines, listed))
-    dispatcher.utter_message(response="utter_distress_counsellor")
+    dispatcher.utter_message(
+        response="utter_distress_counsellor", **_number_variables(helplines, "3114")
+    )
+    return [SlotSet("last_question", next_question)]
+
+
+def answer_suicide_followup(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> List[Dict[Text, Any]]:
+    """Reply to the message that follows the question "tu penses à te suicider ?".
+
+    Only a plain "no" ends the safety conversation. Any other reply, "oui",
+    "je sais pas" or a change of subject alike, gets the numbers again,
+    with the emergency numbers first when it states a plan with a time.
+    """
+    text = tracker.latest_message.get("text") or ""
+    helplines = load_helplines()
+    variables = _number_variables(helplines, "3114")
+
+    if is_plan_with_time(text) or assess(text).level >= 3:
+        logger.info("Safety response sent: reply to the suicide question states a plan.")
+        dispatcher.utter_message(response="utter_distress_immediate", **variables)
+        dispatcher.utter_message(text=helplines_text(helplines, ["15", "112", "3114", "114"]))
+        return [SlotSet("last_question", None)]
+
+    if is_clear_no(text):
+        dispatcher.utter_message(response="utter_distress_suicide_denied", **variables)
+        return [SlotSet("last_question", None)]
+
+    logger.info("Safety response sent: reply to the suicide question is not a no.")
+    dispatcher.utter_message(response="utter_distress_suicide_confirmed", **variables)
+    dispatcher.utter_message(text=helplines_text(helplines, ["3114", "15", "112"]))
     return [SlotSet("last_question", None)]
 
 
@@ -151,5 +189,7 @@ class ActionDistressSupport(Action):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
-        """Send the safety answer."""
+        """Send the safety response."""
+        if tracker.get_slot("last_question") == SUICIDE_QUESTION:
+            return answer_suicide_followup(dispatcher, tracker)
         return answer_distress(dispatcher, tracker)

@@ -300,3 +300,14 @@ def test_mobile_screenshot_with_places(browser: Browser, live_stack) -> None:
     assert panel_box["height"] == MOBILE_VIEWPORT["height"]
     assert SCREENSHOT_PATH.stat().st_size > 10_000
     assert widget.errors == []
+
+
+def test_help_numbers_in_replies_are_links(demo: WidgetPage) -> None:
+    page = demo.page
+    send_and_wait(page, "je pense à me suicider")
+    link = page.locator(".sc-item-bot a.sc-number").filter(has_text="3114").first
+    expect(link).to_have_attribute("href", "tel:3114")
+    sms_link = page.locator(".sc-helpline-number[href^='sms:']")
+    page.get_by_role("button", name="Besoin d'aide tout de suite ?").click()
+    expect(sms_link).to_have_attribute("href", "sms:114")
+    assert demo.errors == []

@@ -63,8 +63,9 @@
     helpEmergencyNumber: "112",
     helpEmergencyEnd: " (numéro d'urgence gratuit, partout en Europe).",
     helpClose: "Fermer",
-    helpVerified: "Numéros vérifiés le ",
+    helpVerified: "Liste mise à jour le ",
     helpCall: "Appeler le ",
+    helpSms: "Envoyer un SMS au ",
     helpHours: "Horaires : ",
     website: "Site internet",
     newTab: " (nouvel onglet)",
@@ -102,6 +103,7 @@
     distancePrefix: "à ",
     distanceSuffix: " km",
     approximate: "Position approximative (centre de la commune)",
+    addressUnchecked: "Adresse à vérifier : le code postal ne correspond pas à la commune.",
     phoneLabel: "Téléphone : ",
     emailLabel: "E-mail : ",
     map: "Voir sur la carte",
@@ -400,11 +402,56 @@
       if (!href) {
         continue;
       }
-      parent.appendChild(document.createTextNode(text.slice(lastIndex, match.index)));
+      appendTextWithNumbers(parent, text.slice(lastIndex, match.index));
       parent.appendChild(externalLink("sc-link", href, candidate));
       lastIndex = match.index + candidate.length;
     }
+    appendTextWithNumbers(parent, text.slice(lastIndex));
+  }
+
+  // Append text to parent, turning each help number of the loaded list into
+  // a tel: or sms: link where a sentence dials it ("appelle le 3114", "au
+  // 114", "📞 0800 235 236"). Short numbers elsewhere ("16-25 ans") stay text.
+  function appendTextWithNumbers(parent, text) {
+    const lines = helplines.data ? helplines.data.lines : [];
+    if (!text || !lines.length) {
+      parent.appendChild(document.createTextNode(text));
+      return;
+    }
+    const byNumber = {};
+    const alternatives = lines
+      .map(function (line) {
+        const number = textOf(line.number);
+        byNumber[number] = line;
+        return number.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      })
+      .sort(function (first, second) { return second.length - first.length; });
+    const pattern = new RegExp("(\\ble |\\bau |📞 |✉️ )(" + alternatives.join("|") + ")(?![\\d])", "g");
+    let lastIndex = 0;
+    let match = null;
+    while ((match = pattern.exec(text)) !== null) {
+      const line = byNumber[match[2]];
+      const href = helplineHref(line);
+      if (!href) {
+        continue;
+      }
+      const start = match.index + match[1].length;
+      parent.appendChild(document.createTextNode(text.slice(lastIndex, start)));
+      const link = el("a", "sc-link sc-number", match[2]);
+      link.href = href;
+      parent.appendChild(link);
+      lastIndex = start + match[2].length;
+    }
     parent.appendChild(document.createTextNode(text.slice(lastIndex)));
+  }
+
+  // The tel: or sms: link of a helpline, from the server's uri field.
+  function helplineHref(line) {
+    const uri = line ? textOf(line.uri) : "";
+    if (/^(tel|sms):\+?[0-9]+$/.test(uri)) {
+      return uri;
+    }
+    return line ? telHref(textOf(line.number)) : null;
   }
 
   /* ---------- Bot message normalisation ---------- */
@@ -482,6 +529,9 @@
     }
     if (place.approximate === true) {
       card.appendChild(el("p", "sc-card-note", TEXT.approximate));
+    }
+    if (place.address_checked === false) {
+      card.appendChild(el("p", "sc-card-note", TEXT.addressUnchecked));
     }
 
     const contacts = el("ul", "sc-card-links");
@@ -1055,11 +1105,12 @@
       node.appendChild(el("p", "sc-helpline-name", name));
     }
 
-    const href = telHref(number);
+    const href = helplineHref(line);
     if (href) {
       const link = el("a", "sc-helpline-number");
       link.href = href;
-      link.setAttribute("aria-label", TEXT.helpCall + number + (name ? " (" + name + ")" : ""));
+      const action = href.indexOf("sms:") === 0 ? TEXT.helpSms : TEXT.helpCall;
+      link.setAttribute("aria-label", action + number + (name ? " (" + name + ")" : ""));
       link.appendChild(icon("phone"));
       link.appendChild(document.createTextNode(number));
       node.appendChild(link);

@@ -70,3 +70,46 @@ def test_responses_name_only_reviewed_numbers(domain):
             text = variation.get("text") or ""
             for number in phone_like.findall(text):
                 assert number.replace(" ", "").replace(".", "") in allowed, f"{name}: {number}"
+
+
+@pytest.mark.parametrize(
+    "reply, intent, first_response",
+    [
+        ("oui", "affirm", "utter_distress_suicide_confirmed"),
+        ("je sais pas", "nlu_fallback", "utter_distress_suicide_confirmed"),
+        ("c quoi l'epide", "ask_scheme", "utter_distress_suicide_confirmed"),
+        ("non", "deny", "utter_distress_suicide_denied"),
+        ("non ça va", "deny", "utter_distress_suicide_denied"),
+        ("oui je vais le faire ce soir", "affirm", "utter_distress_immediate"),
+    ],
+    ids=["yes", "unsure", "other-subject", "no", "no-fine", "plan-tonight"],
+)
+def test_reply_to_suicide_question(run_action, reply, intent, first_response):
+    from bot.actions.answers import ActionExplainScheme, ActionHandleFallback, ActionHandleYesNo
+
+    action = {
+        "affirm": ActionHandleYesNo(), "deny": ActionHandleYesNo(),
+        "nlu_fallback": ActionHandleFallback(), "ask_scheme": ActionExplainScheme(),
+    }[intent]
+    tracker = make_tracker(reply, intent, slots={"last_question": "suicide_check"})
+    result = run_action(action, tracker)
+    assert result.responses[0] == first_response
+    assert result.slot("last_question") is None
+    if first_response != "utter_distress_suicide_denied":
+        assert "3114" in result.texts or "15" in result.texts
+
+
+def test_suicide_answer_asks_the_question(run_action):
+    result = run_action(ActionDistressSupport(), make_tracker("je pense a me suicider", "distress"))
+    assert result.slot("last_question") == "suicide_check"
+
+
+def test_helpline_list_shows_numbers(run_action):
+    result = run_action(ActionDistressSupport(), make_tracker("je me sens nul personne m'aime", "distress"))
+    assert "0800 235 236" in result.texts
+
+
+def test_counsellor_message_gets_number(run_action):
+    result = run_action(ActionDistressSupport(), make_tracker("je pense a me suicider", "distress"))
+    counsellor = [m for m in result.messages if m.get("response") == "utter_distress_counsellor"][0]
+    assert counsellor["suicide_line"] == "3114"

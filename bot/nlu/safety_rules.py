@@ -1,0 +1,124 @@
+"""NLU component that lets rules overrule the model for distress and noise.
+
+It runs after the model's intent classifier and the FallbackClassifier:
+
+* a message in which the distress rules find a risk (level 2 or more, not
+  hyperbole) gets the ``distress`` intent, whatever the model predicted, so
+  that recall on distress does not depend on one model;
+* a message with no letter or digit (emoji, punctuation) and a message whose
+  words are all unknown to the language model get ``nlu_fallback``, because
+  the model otherwise picks an intent with high confidence at random.
+
+NOTE: "unknown to the language model" means no spaCy word vector; SMS
+spellings often have none, so the check applies only to messages of two or
+more words, none with a vector, and no extracted entity.
+"""
+
+import logging
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.actions.distress import assess
+
+logger = logging.getLogger(__name__)
+
+DISTRESS_INTENT = "distress"
+FALLBACK_INTENT = "nlu_fallback"
+
+# Key under which SpacyNLP stores the parsed text in a message.
+SPACY_DOC_KEY = "text_spacy_doc"
+
+_HAS_WORD_CHARACTER = re.compile(r"[^\W_]")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class SafetyRulesClassifier(GraphComponent):
+    """Overrule the predicted intent for distress, emoji-only and unknown words."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Return the default configuration: both checks on."""
+        return {"distress": True, "noise": True}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyRulesClassifier":
+        """Create the component; it has nothing to train."""
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Overrule the intent of each message where a rule applies."""
+        for message in messages:
+            self._process_message(message)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        """Leave the training data unchanged."""
+        return training_data
+
+    def _process_message(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        if not text:
+            return
+
+        if self._config.get("distress", True):
+            assessment = assess(text)
+            if assessment.level >= 2 and not assessment.hyperbole:
+                if self._predicted_intent(message) != DISTRESS_INTENT:
+                    logger.debug("Distress rules overruled the predicted intent.")
+                self._set_intent(message, DISTRESS_INTENT)
+                return
+
+        if self._config.get("noise", True) and self._is_noise(message, text):
+            self._set_intent(message, FALLBACK_INTENT)
+
+    @staticmethod
+    def _predicted_intent(message: Message) -> Text:
+        return (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
+
+    @staticmethod
+    def _is_noise(message: Message, text: Text) -> bool:
+        if not _HAS_WORD_CHARACTER.search(text):
+            return True
+        if message.get(ENTITIES):
+            return False
+        doc = message.get(SPACY_DOC_KEY)
+        if doc is None:
+            return False
+        words = [token for token in doc if token.is_alpha]
+        return len(words) >= 2 and not any(token.has_vector for token in words)
+
+    @staticmethod
+    def _set_intent(message: Message, intent_name: Text) -> None:
+        intent = {INTENT_NAME_KEY: intent_name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != intent_name
+        ]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)

@@ -1,0 +1,82 @@
+"""Tests of bot.nlu.safety_rules with spaCy's French model."""
+
+import pytest
+import spacy
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.safety_rules import SafetyRulesClassifier
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return spacy.load("fr_core_news_md")
+
+
+@pytest.fixture
+def component():
+    return SafetyRulesClassifier(SafetyRulesClassifier.get_default_config())
+
+
+def _message(nlp, text, intent, entities=None):
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": 0.9})
+    message.set("intent_ranking", [{"name": intent, "confidence": 0.9}])
+    message.set("entities", entities or [])
+    message.set("text_spacy_doc", nlp(text))
+    return message
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("t'es un robot ? jveux me suicider", "bot_challenge"),
+        ("le CEJ on est payé combien ? de toute façon je vais me foutre en l'air", "ask_money"),
+        ("bonjour, mon beau-père me frappe", "greet"),
+        ("je dors dans la rue depuis 3 jours", "find_place"),
+    ],
+)
+def test_distress_overrules_model(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == "distress"
+    assert message.get("intent_ranking")[0]["name"] == "distress"
+
+
+def test_hyperbole_left_to_model(nlp, component):
+    message = _message(nlp, "mdr je vais mourir si je rate ce cap", "out_of_scope")
+    component.process([message])
+    assert message.get("intent")["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("text", ["😭😭😭", "🔥", "?!", "..."])
+def test_emoji_only_becomes_fallback(nlp, component, text):
+    message = _message(nlp, text, "goodbye")
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_unknown_words_become_fallback(nlp, component):
+    message = _message(nlp, "hjkl qsdf", "ask_scheme")
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("jsuis pa alé en cour depui 2 mois", "find_training"),
+        ("Villeurbane", "inform_location"),
+        ("c quoi l'epide", "ask_scheme"),
+    ],
+)
+def test_ordinary_messages_unchanged(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == predicted
+
+
+def test_entity_keeps_unknown_words(nlp, component):
+    entities = [{"entity": "location", "value": "Plouzévédé", "start": 0, "end": 10}]
+    message = _message(nlp, "Plouzévédé Kerlouan", "inform_location", entities)
+    component.process([message])
+    assert message.get("intent")["name"] == "inform_location"
