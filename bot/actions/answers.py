@@ -12,7 +12,14 @@ from bot.actions import lookup
 from bot.actions.base import SafetyFirstAction
 from bot.actions.distress import assess, fold
 from bot.actions.safety import answer_distress, helplines_text
-from bot.actions.search import continue_with_location, show_places
+from bot.actions.search import (
+    DAEU_MIN_AGE,
+    continue_with_location,
+    search_places,
+    search_requested_places,
+    show_places,
+    user_age,
+)
 from knowledge.helplines import load_helplines
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,34 @@ _RETURN_RIGHT = re.compile(
 )
 
 
+# Value of last_question when the bot offered to look for the nearest place.
+SHOW_PLACES_QUESTION = "show_places"
+
+# "et un cio ?", "et une e2c à côté ?": a follow-up asking for another type.
+_FOLLOW_UP_PLACE = re.compile(r"^\s*et (un|une|le|la|l|les)?\s*\w")
+
+# Longest message read as a bare place name when the model understood nothing
+# ("Saint-Rémy-de-Provence" counts as one word).
+MAX_WORDS_OF_PLACE_NAME = 4
+
+_WORD_CHARACTER = re.compile(r"[^\W_]")
+
+# Emoji that say the user is sad, for which a check-in suits better than
+# "please use words".
+_SAD_EMOJI = ("😭", "😢", "😞", "😔", "💔", "😿", "☹", "🙁", "😩", "😫", "🥺", "😥", "😪")
+
+
+def _daeu_age_note(
+    dispatcher: CollectingDispatcher, tracker: Tracker, schemes: List[Text]
+) -> List[EventType]:
+    """Say the DAEU is out of reach when the user is too young for it."""
+    age = user_age(tracker)
+    if "daeu" in schemes and age is not None and age < DAEU_MIN_AGE:
+        dispatcher.utter_message(response="utter_daeu_too_young")
+        return [SlotSet("age", str(age))]
+    return []
+
+
 def schemes_in_text(text: Text) -> List[Text]:
     """Return the schemes named in a text, in the order they appear."""
     folded = fold(text)
@@ -70,9 +105,16 @@ class ActionExplainScheme(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Send the response of each scheme found, or ask which one."""
+        text = tracker.latest_message.get("text") or ""
+        if _FOLLOW_UP_PLACE.match(fold(text)) and tracker.get_slot("latitude") is not None:
+            # "et un cio ?" right after a search asks for that place nearby.
+            known_types, _ = lookup.requested_place_types(tracker)
+            if known_types:
+                return search_places(dispatcher, tracker, known_types)
+
         responses = domain.get("responses", {})
         schemes = [str(s) for s in tracker.get_latest_entity_values("scheme")]
-        schemes += schemes_in_text(tracker.latest_message.get("text") or "")
+        schemes += schemes_in_text(text)
         known = [s for s in dict.fromkeys(schemes) if f"utter_scheme_{s}" in responses]
 
         if not known:
@@ -80,7 +122,9 @@ class ActionExplainScheme(SafetyFirstAction):
             return []
         for scheme in known[:MAX_SCHEMES_PER_ANSWER]:
             dispatcher.utter_message(response=f"utter_scheme_{scheme}")
-        return [SlotSet("scheme", known[0])]
+        events: List[EventType] = [SlotSet("scheme", known[0])]
+        events += _daeu_age_note(dispatcher, tracker, known)
+        return events
 
 
 class ActionAnswerRights(SafetyFirstAction):
@@ -93,7 +137,15 @@ class ActionAnswerRights(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Send the answer for the right the question is about."""
-        folded = fold(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        schemes = schemes_in_text(text)
+        if "daeu" in schemes:
+            # "je veux passer le DAEU, j'ai 17 ans" is about the DAEU's
+            # conditions, not the training obligation.
+            dispatcher.utter_message(response="utter_scheme_daeu")
+            return _daeu_age_note(dispatcher, tracker, schemes)
+
+        folded = fold(text)
         obligation = bool(_OBLIGATION.search(folded))
         return_right = bool(_RETURN_RIGHT.search(folded))
 
@@ -107,7 +159,7 @@ class ActionAnswerRights(SafetyFirstAction):
 
 
 class ActionAnswerAdult(SafetyFirstAction):
-    """Answer a parent or a teacher, with the help numbers their message calls for."""
+    """Reply to a parent or a teacher, with the help numbers their message calls for."""
 
     def name(self) -> Text:
         return "action_answer_adult"
@@ -115,12 +167,13 @@ class ActionAnswerAdult(SafetyFirstAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Send the parent or teacher answer, then the numbers that apply."""
+        """Send the parent or teacher response, then the numbers that apply."""
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent == "teacher_question":
             dispatcher.utter_message(response="utter_teacher")
         else:
             dispatcher.utter_message(response="utter_parent")
+        events: List[EventType] = [SlotSet("role", "adult")]
 
         # An adult reporting harassment or violence about a young person gets
         # the matching line even though the message is not their own distress.
@@ -135,7 +188,7 @@ class ActionAnswerAdult(SafetyFirstAction):
         if ids:
             dispatcher.utter_message(response="utter_adult_helplines_intro")
             dispatcher.utter_message(text=helplines_text(load_helplines(), ids))
-        return []
+        return events
 
 
 class ActionCounsellorInfo(SafetyFirstAction):
@@ -147,13 +200,14 @@ class ActionCounsellorInfo(SafetyFirstAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Send the counsellor answer."""
+        """Send the counsellor response."""
         dispatcher.utter_message(response="utter_counsellor_soon")
         outcome = lookup.locate(tracker)
         if outcome.status == "found" and outcome.point is not None:
             show_places(dispatcher, outcome.point, list(lookup.ADVICE_TYPES))
             return outcome.point.slot_events()
-        return []
+        # The response offers to look for the nearest place: "oui" accepts.
+        return [SlotSet("last_question", SHOW_PLACES_QUESTION)]
 
 
 class ActionHandleYesNo(SafetyFirstAction):
@@ -176,6 +230,13 @@ class ActionHandleYesNo(SafetyFirstAction):
             # "Non, ça ne va pas": the check-in found real distress.
             return answer_distress(dispatcher, tracker, assess("je me sens mal"))
 
+        if question == SHOW_PLACES_QUESTION:
+            if affirm:
+                events = search_places(dispatcher, tracker, list(lookup.ADVICE_TYPES))
+                return events + [SlotSet("last_question", None)]
+            dispatcher.utter_message(response="utter_deny_generic")
+            return [SlotSet("last_question", None)]
+
         dispatcher.utter_message(
             response="utter_affirm_generic" if affirm else "utter_deny_generic"
         )
@@ -183,11 +244,11 @@ class ActionHandleYesNo(SafetyFirstAction):
 
 
 class ActionHandleFallback(SafetyFirstAction):
-    """Answer a message the model did not understand or found out of scope.
+    """Reply to a message the model did not understand or found out of scope.
 
-    In order: a pending search takes a place name, the rule layer checks for
-    distress and hyperbole, then the user is asked to rephrase; after two
-    failures in a row the bot offers a counsellor.
+    In order: a pending search takes a place name, then the rule layer checks
+    for distress and hyperbole, then the user is asked to rephrase. After two
+    failures in a row, the bot offers a counsellor instead.
     """
 
     def name(self) -> Text:
@@ -199,14 +260,27 @@ class ActionHandleFallback(SafetyFirstAction):
         """Send the best answer for a message that no intent fits."""
         text = tracker.latest_message.get("text") or ""
 
-        if tracker.get_slot("pending_search"):
-            outcome = lookup.locate(tracker, use_slots=False)
-            if outcome.status in ("found", "ambiguous"):
-                return continue_with_location(dispatcher, tracker, outcome)
-
         assessment = assess(text)
         if assessment.hyperbole or assessment.level >= 1:
             return answer_distress(dispatcher, tracker, assessment)
+
+        if not _WORD_CHARACTER.search(text):
+            # Emoji or punctuation only: a sad face gets a check-in.
+            if any(emoji in text for emoji in _SAD_EMOJI):
+                dispatcher.utter_message(response="utter_distress_checkin")
+                return [SlotSet("last_question", "checkin")]
+            dispatcher.utter_message(response="utter_ask_rephrase_emoji")
+            return []
+
+        # A place the model did not recognise ("Villeurbane" alone) is still
+        # a place: continue the pending search or remember it.
+        short_message = len(text.split()) <= MAX_WORDS_OF_PLACE_NAME
+        outcome = lookup.locate(tracker, use_slots=False, text_as_query=short_message)
+        if outcome.status in ("found", "ambiguous"):
+            known_types, _ = lookup.requested_place_types(tracker)
+            if known_types:
+                return search_requested_places(dispatcher, tracker, outcome)
+            return continue_with_location(dispatcher, tracker, outcome)
 
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent == "out_of_scope":

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
 import knowledge
+from bot.actions.french import with_de
 from knowledge.resolve import Resolution
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,14 @@ ADVICE_TYPES = ("mission_locale", "cio")
 
 # Structures that let a young person resume studies or a training.
 REENTRY_TYPES = ("micro_lycee", "e2c", "epide")
+
+# Place types that users ask for but that the open data does not contain,
+# with the name to show.
+UNAVAILABLE_TYPE_LABELS = {"greta": "GRETA", "cfa": "CFA"}
+
+# Départements codes of the overseas collectivités, for which the data has no
+# place at all.
+NO_DATA_TERRITORIES = frozenset({"975", "977", "978", "984", "986", "987", "988", "989"})
 
 # How far beyond a type's radius the nearest place is still worth showing.
 FAR_RADIUS_FACTOR = 3
@@ -41,18 +50,30 @@ PLACE_TYPE_KEYWORDS = {
 
 @dataclass
 class SearchPoint:
-    """Where to search from, with what to call it in a reply."""
+    """Search point: coordinates and the names used for them in replies.
+
+    ``label`` reads "Villeurbanne (69)"; ``place_de`` reads "de Villeurbanne
+    (69)", ready to follow "les plus proches".
+    """
 
     label: Text
     latitude: float
     longitude: float
     insee_code: Optional[Text] = None
+    place_de: Text = ""
+    departement_code: Optional[Text] = None
+    departement_name: Optional[Text] = None
+
+    def __post_init__(self) -> None:
+        if not self.place_de:
+            self.place_de = with_de(self.label)
 
     def slot_events(self) -> List[EventType]:
         """Return the slot events that remember this point in the tracker."""
         return [
             SlotSet("commune_insee", self.insee_code),
             SlotSet("commune_name", self.label),
+            SlotSet("place_phrase", self.place_de),
             SlotSet("latitude", self.latitude),
             SlotSet("longitude", self.longitude),
         ]
@@ -66,6 +87,8 @@ class LocationOutcome:
     point: Optional[SearchPoint] = None
     query: Text = ""
     candidates: List[Any] = field(default_factory=list)
+    # True when a homonym was set aside because it is much smaller.
+    dominant: bool = False
 
 
 def get_index() -> Any:
@@ -81,8 +104,8 @@ def commune_label(commune: Any) -> Text:
 
 
 def candidate_title(commune: Any) -> Text:
-    """Return the button title that tells apart communes of the same name."""
-    if commune.departement_name:
+    """Return a button title that distinguishes communes of the same name."""
+    if commune.departement_name and commune.departement_name != commune.name:
         return f"{commune.name} ({commune.departement_name})"
     return commune_label(commune)
 
@@ -90,16 +113,40 @@ def candidate_title(commune: Any) -> Text:
 def _point_from_resolution(resolution: Resolution) -> SearchPoint:
     commune = resolution.commune
     if resolution.kind == "departement":
+        # Distances are measured from the chef-lieu, and the reply says so.
         label = f"{resolution.departement_name} ({resolution.departement_code})"
+        place_de = f"{with_de(commune.name)}, chef-lieu du {resolution.departement_code}"
     else:
         label = commune_label(commune)
-    return SearchPoint(label, resolution.latitude, resolution.longitude, commune.insee_code)
+        place_de = with_de(label)
+    return SearchPoint(
+        label, resolution.latitude, resolution.longitude, commune.insee_code,
+        place_de=place_de,
+        departement_code=resolution.departement_code or commune.departement_code,
+        departement_name=resolution.departement_name or commune.departement_name,
+    )
+
+
+def _point_from_commune(commune: Any) -> SearchPoint:
+    return SearchPoint(
+        commune_label(commune), commune.latitude, commune.longitude, commune.insee_code,
+        departement_code=commune.departement_code,
+        departement_name=commune.departement_name,
+    )
 
 
 def _outcome(resolution: Optional[Resolution], query: Text) -> LocationOutcome:
     if resolution is None or resolution.status == "not_found":
         return LocationOutcome("not_found", query=query)
     if resolution.status == "ambiguous":
+        dominant = getattr(resolution, "dominant", None)
+        if dominant is not None and dominant.latitude is not None:
+            # A homonym a hundred times smaller is almost never meant: search
+            # around the large commune and say how to ask for the other one.
+            return LocationOutcome(
+                "found", point=_point_from_commune(dominant), query=query,
+                candidates=list(resolution.candidates), dominant=True,
+            )
         return LocationOutcome(
             "ambiguous", query=query, candidates=list(resolution.candidates)
         )
@@ -116,7 +163,9 @@ def _latest_entity(tracker: Tracker, name: Text) -> Optional[Any]:
     return values[0] if values else None
 
 
-def locate(tracker: Tracker, use_slots: bool = True) -> LocationOutcome:
+def locate(
+    tracker: Tracker, use_slots: bool = True, text_as_query: bool = False
+) -> LocationOutcome:
     """Find where the user wants to search, from the latest message first.
 
     Order: a commune chosen with a button, a shared position, a location
@@ -127,6 +176,8 @@ def locate(tracker: Tracker, use_slots: bool = True) -> LocationOutcome:
     Args:
         tracker: The conversation.
         use_slots: Whether to fall back on the location already remembered.
+        text_as_query: Whether to try the whole message as a place name, as
+            is always done for the ``inform_location`` intent.
     """
     index = get_index()
 
@@ -134,13 +185,7 @@ def locate(tracker: Tracker, use_slots: bool = True) -> LocationOutcome:
     if insee_code:
         commune = index.communes.get(str(insee_code))
         if commune is not None and commune.latitude is not None:
-            return LocationOutcome(
-                "found",
-                point=SearchPoint(
-                    commune_label(commune), commune.latitude, commune.longitude,
-                    commune.insee_code,
-                ),
-            )
+            return LocationOutcome("found", point=_point_from_commune(commune))
         logger.info("A button sent an unknown INSEE code.")
 
     latitude = _latest_entity(tracker, "latitude")
@@ -149,36 +194,42 @@ def locate(tracker: Tracker, use_slots: bool = True) -> LocationOutcome:
         query = f"{latitude}, {longitude}"
         resolution = knowledge.resolve_location(index, query)
         if resolution.status == "found" and resolution.commune is not None:
-            label = f"ta position, près de {resolution.commune.name}"
+            commune = resolution.commune
             return LocationOutcome(
                 "found",
                 point=SearchPoint(
-                    label, float(latitude), float(longitude),
-                    resolution.commune.insee_code,
+                    f"ta position, près {with_de(commune.name)}",
+                    float(latitude), float(longitude), commune.insee_code,
+                    place_de=f"de ta position (près {with_de(commune.name)})",
+                    departement_code=commune.departement_code,
+                    departement_name=commune.departement_name,
                 ),
             )
         return LocationOutcome("not_found", query="ta position")
 
+    text = _latest_text(tracker)
+    in_text = knowledge.find_location_in_text(index, text) if text else None
     entity = _latest_entity(tracker, "location")
+
+    # The model often cuts a place short ("Paris" of "cio paris 13", "Évry"
+    # of "Évry 91"), while the text search sees the qualifier: a place found
+    # in the whole text wins, then the entity, then an ambiguous text match.
+    if in_text is not None and in_text.status == "found":
+        return _outcome(in_text, text)
     if entity:
         outcome = _outcome(knowledge.resolve_location(index, str(entity)), str(entity))
         if outcome.status != "not_found":
             return outcome
-        # The model may have cut the name short ("Saint" of "Saint-Étienne"):
-        # look in the whole text before giving up.
-        in_text = knowledge.find_location_in_text(index, _latest_text(tracker))
         if in_text is not None and in_text.status != "not_found":
             return _outcome(in_text, str(entity))
         return outcome
-
-    text = _latest_text(tracker)
-    in_text = knowledge.find_location_in_text(index, text) if text else None
     if in_text is not None and in_text.status != "not_found":
         return _outcome(in_text, text)
 
-    if tracker.latest_message.get("intent", {}).get("name") == "inform_location" and text:
+    is_location_intent = tracker.latest_message.get("intent", {}).get("name") == "inform_location"
+    if (is_location_intent or text_as_query) and text:
         # The whole message is meant to be a place: try it as a query so that
-        # an unknown name gets a "not found" answer.
+        # an unknown name gets a "not found" reply.
         return _outcome(knowledge.resolve_location(index, text), text)
 
     if use_slots:
@@ -198,7 +249,14 @@ def _remembered_point(tracker: Tracker) -> Optional[SearchPoint]:
     if latitude is None or longitude is None:
         return None
     label = tracker.get_slot("commune_name") or "chez toi"
-    return SearchPoint(label, float(latitude), float(longitude), tracker.get_slot("commune_insee"))
+    insee_code = tracker.get_slot("commune_insee")
+    commune = get_index().communes.get(str(insee_code)) if insee_code else None
+    return SearchPoint(
+        label, float(latitude), float(longitude), insee_code,
+        place_de=tracker.get_slot("place_phrase") or "",
+        departement_code=commune.departement_code if commune else None,
+        departement_name=commune.departement_name if commune else None,
+    )
 
 
 def place_types_in_text(text: Text) -> List[Text]:
@@ -214,7 +272,7 @@ def place_types_in_text(text: Text) -> List[Text]:
 
 
 def requested_place_types(tracker: Tracker) -> Tuple[List[Text], List[Text]]:
-    """Return the place types the latest message asks for.
+    """Return the place types requested in the latest message.
 
     Returns:
         The requested types present in the data, and the requested types the
@@ -224,7 +282,12 @@ def requested_place_types(tracker: Tracker) -> Tuple[List[Text], List[Text]]:
     named = [str(v) for v in tracker.get_latest_entity_values("place_type")]
     named += place_types_in_text(_latest_text(tracker))
     named = list(dict.fromkeys(named))
-    return [t for t in named if t in known], [t for t in named if t not in known]
+    # A value outside both lists is the model's mistake (the whole phrase
+    # "mission locale Nouméa"), not a place type to report as missing.
+    return (
+        [t for t in named if t in known],
+        [t for t in named if t not in known and t in UNAVAILABLE_TYPE_LABELS],
+    )
 
 
 def place_card(hit: Any, place_types: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -243,6 +306,9 @@ def place_card(hit: Any, place_types: Dict[Text, Any]) -> Dict[Text, Any]:
         "website": hit.website or None,
         "map_url": hit.map_url,
         "approximate": hit.coord_source != "source",
+        # False when the postal code belongs to another commune than the
+        # one the row is filed under: the widget asks to check the address.
+        "address_checked": getattr(hit, "address_checked", True),
         "source_date": hit.source_date or None,
     }
 

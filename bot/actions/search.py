@@ -43,7 +43,7 @@ _PLACE_NAME_PATTERN = re.compile(r"^[^\W_][\w\s'’.,()-]{0,59}$")
 _AGE_PATTERN = re.compile(r"\b(\d{1,2})\s*(?:ans|an)\b")
 
 
-def _age(tracker: Tracker) -> Optional[int]:
+def user_age(tracker: Tracker) -> Optional[int]:
     """Return the user's age from the latest entity, the text or the slot."""
     candidates = list(tracker.get_latest_entity_values("age"))
     match = _AGE_PATTERN.search(tracker.latest_message.get("text") or "")
@@ -80,9 +80,7 @@ def answer_unresolved(
             }
             for commune in outcome.candidates[:5]
         ]
-        dispatcher.utter_message(
-            response="utter_location_ambiguous", buttons=buttons, query=outcome.query
-        )
+        dispatcher.utter_message(response="utter_location_ambiguous", buttons=buttons)
         return
     if outcome.query == "ta position":
         dispatcher.utter_message(response="utter_position_not_found")
@@ -99,6 +97,15 @@ def show_places(
     dispatcher: CollectingDispatcher, point: SearchPoint, place_types: List[Text]
 ) -> None:
     """Send the nearest places of each type, or say honestly there are none."""
+    if point.departement_code in lookup.NO_DATA_TERRITORIES:
+        # The data covers no overseas collectivité: places found would be
+        # thousands of kilometres away.
+        dispatcher.utter_message(
+            response="utter_places_no_data_territory",
+            territory=point.departement_name or point.label,
+        )
+        return
+
     catalogue = knowledge.load_place_types()
     limit = PLACES_PER_TYPE_SINGLE if len(place_types) == 1 else PLACES_PER_TYPE_SEVERAL
 
@@ -114,7 +121,7 @@ def show_places(
             missing.append(place_type)
 
     if cards:
-        dispatcher.utter_message(response="utter_places_intro", place=point.label)
+        dispatcher.utter_message(response="utter_places_intro", place_de=point.place_de)
         dispatcher.utter_message(json_message={"type": "place_cards", "places": cards})
 
     for place_type in missing:
@@ -135,7 +142,7 @@ def _say_none_near(
     radius = int(info.default_radius_km) if info and info.default_radius_km else 0
     dispatcher.utter_message(
         response="utter_places_none_near",
-        type_label=label, radius=radius, place=point.label,
+        type_label=label, radius=radius, place_de=point.place_de,
     )
 
     farther = lookup.nearest_beyond(point, place_type, radius or DEFAULT_RADIUS_KM)
@@ -173,8 +180,18 @@ def search_places(
         return [SlotSet("pending_search", PENDING_PLACE), SlotSet("place_type", requested)]
 
     assert outcome.point is not None
+    say_dominant(dispatcher, outcome)
     show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES))
     return outcome.point.slot_events() + [SlotSet("pending_search", None)]
+
+
+def say_dominant(dispatcher: CollectingDispatcher, outcome: LocationOutcome) -> None:
+    """Tell which commune was chosen when a much smaller homonym was set aside."""
+    if outcome.dominant and outcome.point is not None and outcome.candidates:
+        dispatcher.utter_message(
+            response="utter_location_dominant",
+            place=outcome.point.label, name=outcome.candidates[0].name,
+        )
 
 
 def search_trainings(
@@ -184,9 +201,13 @@ def search_trainings(
 ) -> List[EventType]:
     """Show trainings for a field and the re-entry structures near the user."""
     events: List[EventType] = []
-    field = next(iter(tracker.get_latest_entity_values("field")), None) or tracker.get_slot("field")
+    field = (
+        next(iter(tracker.get_latest_entity_values("field")), None)
+        or _field_in_text(tracker.latest_message.get("text") or "")
+        or tracker.get_slot("field")
+    )
     diploma = next(iter(tracker.get_latest_entity_values("diploma")), None) or tracker.get_slot("diploma")
-    age = _age(tracker)
+    age = user_age(tracker)
     if age is not None:
         events.append(SlotSet("age", str(age)))
 
@@ -213,8 +234,15 @@ def search_trainings(
         return events + [SlotSet("pending_search", PENDING_TRAINING)]
 
     assert outcome.point is not None
+    say_dominant(dispatcher, outcome)
     show_reentry(dispatcher, outcome.point, age)
     return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
+
+
+def _field_in_text(text: Text) -> Optional[Text]:
+    """Return a training field named in the text, for when the model found none."""
+    field_for_text = getattr(knowledge.trainings, "field_for_text", None)
+    return field_for_text(text) if field_for_text else None
 
 
 def _show_trainings(
@@ -255,16 +283,8 @@ def show_reentry(
     if age is not None and age < 17:
         # EPIDE takes young people from 17.
         types.remove("epide")
-    dispatcher.utter_message(response="utter_reentry_intro", place=point.label)
+    dispatcher.utter_message(response="utter_reentry_intro", place_de=point.place_de)
     show_places(dispatcher, point, types)
-
-
-# Names of place types that users ask for but the data does not contain.
-_UNAVAILABLE_TYPE_LABELS = {"greta": "GRETA", "cfa": "CFA"}
-
-
-def _type_label(place_type: Text) -> Text:
-    return _UNAVAILABLE_TYPE_LABELS.get(place_type, place_type.replace("_", " "))
 
 
 class ActionFindPlaces(SafetyFirstAction):
@@ -277,16 +297,26 @@ class ActionFindPlaces(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Search places for the latest message."""
-        known, unknown = lookup.requested_place_types(tracker)
-        for place_type in unknown:
-            # NOTE: only the types of the places files can be searched; GRETA
-            # and CFA lists are not in the open data the service imports.
-            logger.info("Conversation %s asked for place type %s, absent from the data.",
-                        tracker.sender_id, place_type)
-            dispatcher.utter_message(
-                response="utter_places_type_unavailable", type_label=_type_label(place_type)
-            )
-        return search_places(dispatcher, tracker, known)
+        return search_requested_places(dispatcher, tracker)
+
+
+def search_requested_places(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    outcome: Optional[LocationOutcome] = None,
+) -> List[EventType]:
+    """Search the place types named in the latest message, or the advice places."""
+    known, unknown = lookup.requested_place_types(tracker)
+    for place_type in unknown:
+        # NOTE: only the types of the places files can be searched; GRETA
+        # and CFA lists are not in the open data the service imports.
+        logger.info("Conversation %s asked for place type %s, absent from the data.",
+                    tracker.sender_id, place_type)
+        dispatcher.utter_message(
+            response="utter_places_type_unavailable",
+            type_label=lookup.UNAVAILABLE_TYPE_LABELS[place_type],
+        )
+    return search_places(dispatcher, tracker, known, outcome)
 
 
 class ActionFindTrainings(SafetyFirstAction):
@@ -318,6 +348,7 @@ def continue_with_location(
     if pending == PENDING_TRAINING:
         return search_trainings(dispatcher, tracker, outcome)
 
+    say_dominant(dispatcher, outcome)
     dispatcher.utter_message(response="utter_location_saved", place=outcome.point.label)
     return outcome.point.slot_events()
 
@@ -333,7 +364,29 @@ class ActionHandleLocation(SafetyFirstAction):
     ) -> List[EventType]:
         """Resolve the location, then continue the pending search."""
         outcome = lookup.locate(tracker, use_slots=False)
+        known, unknown = lookup.requested_place_types(tracker)
+        if known or unknown:
+            # "mission locale 13008" is a place search, even when the model
+            # reads it as a bare location.
+            return search_requested_places(dispatcher, tracker, outcome)
+        if outcome.status in ("missing", "not_found") and _names_a_scheme(tracker):
+            # "DAEU j'ai 20 ans" is a question about a scheme, not a place.
+            return await _explain_scheme(dispatcher, tracker, domain)
         if outcome.status == "missing":
             dispatcher.utter_message(response="utter_location_not_understood")
             return []
         return continue_with_location(dispatcher, tracker, outcome)
+
+
+def _names_a_scheme(tracker: Tracker) -> bool:
+    from bot.actions.answers import schemes_in_text
+
+    return bool(schemes_in_text(tracker.latest_message.get("text") or ""))
+
+
+async def _explain_scheme(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+) -> List[EventType]:
+    from bot.actions.answers import ActionExplainScheme
+
+    return await ActionExplainScheme().answer(dispatcher, tracker, domain)

@@ -175,3 +175,47 @@ def test_find_places_type_absent_from_data(run_action):
     result = run_action(ActionFindPlaces(), tracker)
     assert result.responses[0] == "utter_places_type_unavailable"
     assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
+
+
+def test_location_with_place_type_searches(run_action):
+    tracker = make_tracker("mission locale 13008", "inform_location", [entity("location", "13008")])
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"mission_locale"}
+
+
+def test_text_qualifier_beats_short_entity(run_action):
+    tracker = make_tracker("je cherche un cio paris 13", "find_place",
+                           [entity("place_type", "cio"), entity("location", "paris")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.slot("commune_insee") == "75113"
+
+
+def test_overseas_collectivity_has_no_data(run_action):
+    tracker = make_tracker("mission locale Nouméa", "find_place",
+                           [entity("place_type", "mission locale Nouméa"), entity("location", "Nouméa")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert "utter_places_type_unavailable" not in result.responses
+    assert "utter_places_no_data_territory" in result.responses
+    assert result.cards == []
+
+
+def test_ambiguous_reply_does_not_echo(run_action):
+    tracker = make_tracker("cio à Montpelier", "find_place", [entity("location", "Montpelier")])
+    result = run_action(ActionFindPlaces(), tracker)
+    for message in result.messages:
+        assert "query" not in message or message["response"] != "utter_location_ambiguous"
+
+
+def test_departement_search_names_chef_lieu(run_action):
+    tracker = make_tracker("une mission locale dans le 93", "find_place",
+                           [entity("place_type", "mission_locale"), entity("location", "93")])
+    result = run_action(ActionFindPlaces(), tracker)
+    intro = [m for m in result.messages if m.get("response") == "utter_places_intro"][0]
+    assert intro["place_de"] == "de Bobigny, chef-lieu du 93"
+
+
+def test_scheme_named_with_age_is_not_a_place(run_action):
+    tracker = make_tracker("DAEU j'ai 20 ans", "inform_location", [entity("age", "20")])
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.responses[0] == "utter_scheme_daeu"

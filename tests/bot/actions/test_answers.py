@@ -1,0 +1,101 @@
+"""Tests of bot.actions.answers with real trackers and the knowledge base."""
+
+from bot.actions.answers import (
+    ActionAnswerAdult,
+    ActionAnswerRights,
+    ActionCounsellorInfo,
+    ActionExplainScheme,
+    ActionHandleFallback,
+    ActionHandleYesNo,
+    schemes_in_text,
+)
+from tests.bot.conftest import entity, make_tracker
+
+LYON = {"latitude": 45.75888, "longitude": 4.84139, "commune_insee": "69123",
+        "commune_name": "Lyon (69)", "place_phrase": "de Lyon (69)"}
+
+
+def test_schemes_in_text_order():
+    assert schemes_in_text("c quoi la différence entre l'E2C et l'EPIDE") == ["e2c", "epide"]
+
+
+def test_explain_two_schemes(run_action):
+    result = run_action(ActionExplainScheme(), make_tracker("difference entre e2c et epide", "ask_scheme"))
+    assert result.responses == ["utter_scheme_e2c", "utter_scheme_epide"]
+
+
+def test_explain_unknown_scheme(run_action):
+    result = run_action(ActionExplainScheme(), make_tracker("c quoi ce truc", "ask_scheme"))
+    assert result.responses == ["utter_scheme_unknown"]
+
+
+def test_follow_up_place_type_searches(run_action):
+    tracker = make_tracker("et un cio ?", "ask_scheme", [entity("scheme", "cio")], slots=LYON)
+    result = run_action(ActionExplainScheme(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"cio"}
+
+
+def test_daeu_too_young_in_rights(run_action):
+    tracker = make_tracker("je veux passer le DAEU, j'ai 17 ans", "ask_rights", [entity("age", "17")])
+    result = run_action(ActionAnswerRights(), tracker)
+    assert result.responses == ["utter_scheme_daeu", "utter_daeu_too_young"]
+
+
+def test_rights_obligation(run_action):
+    result = run_action(ActionAnswerRights(), make_tracker("jai 16 ans je suis obligé d'aller a l'ecole ?", "ask_rights"))
+    assert result.responses == ["utter_rights_obligation_formation"]
+
+
+def test_rights_return(run_action):
+    result = run_action(ActionAnswerRights(), make_tracker("c vrai qu on a le droit de retourner en formation jusqu a 25 ans ?", "ask_rights"))
+    assert result.responses == ["utter_rights_droit_retour"]
+
+
+def test_adult_sets_role(run_action):
+    result = run_action(ActionAnswerAdult(), make_tracker("mon fils de 16 ans ne va plus au lycée", "parent_question"))
+    assert result.responses[0] == "utter_parent"
+    assert result.slot("role") == "adult"
+
+
+def test_adult_harassment_adds_3018(run_action):
+    result = run_action(ActionAnswerAdult(), make_tracker("ma fille est harcelée au collège", "parent_question"))
+    assert "3018" in result.texts
+
+
+def test_counsellor_offer_then_yes_searches(run_action):
+    offer = run_action(ActionCounsellorInfo(), make_tracker("je peux parler a une vraie personne ?", "ask_counsellor"))
+    assert offer.slot("last_question") == "show_places"
+
+    reply = run_action(ActionHandleYesNo(), make_tracker("oui", "affirm", slots={"last_question": "show_places"}))
+    assert reply.responses == ["utter_ask_location"]
+    assert reply.slot("pending_search") == "place"
+
+
+def test_fallback_emoji_only(run_action):
+    result = run_action(ActionHandleFallback(), make_tracker("🔥🔥", "nlu_fallback"))
+    assert result.responses == ["utter_ask_rephrase_emoji"]
+
+
+def test_fallback_sad_emoji_checks_in(run_action):
+    result = run_action(ActionHandleFallback(), make_tracker("😭😭😭", "nlu_fallback"))
+    assert result.responses == ["utter_distress_checkin"]
+    assert result.slot("last_question") == "checkin"
+
+
+def test_fallback_place_name_resumes_search(run_action):
+    tracker = make_tracker("Villeurbane", "nlu_fallback", slots={"pending_search": "place", "place_type": "cio"})
+    result = run_action(ActionHandleFallback(), tracker)
+    assert {card["type"] for card in result.cards} == {"cio"}
+
+
+def test_fallback_twice_offers_help(run_action):
+    first = {"event": "user", "text": "hjkl qsdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    tracker = make_tracker("ghhhh bbbbv", "nlu_fallback", events=[first])
+    result = run_action(ActionHandleFallback(), tracker)
+    assert result.responses == ["utter_counsellor_after_failures"]
+
+
+def test_fallback_once_asks_rephrase(run_action):
+    result = run_action(ActionHandleFallback(), make_tracker("ghhhh bbbbv", "nlu_fallback"))
+    assert result.responses == ["utter_ask_rephrase"]
