@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 INTENT_PREFIX = "/"
 
-# Longest text handed to the NLU pipeline. The transformer of DIETClassifier
+# Maximum length of a text handed to the NLU pipeline. The transformer of DIETClassifier
 # grows quadratically with the number of tokens, and no real question needs
 # more: the widget caps typing at the same length.
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -25,6 +25,9 @@ DEFAULT_MAX_MESSAGE_CHARS = 2000
 # Precision kept from a shared position: 3 decimals is about 100 m, enough to
 # rank the nearest places, and no more precise than the service needs.
 COORDINATE_DECIMALS = 3
+
+# Put where the middle of a too long message was cut out.
+TRUNCATION_MARK = " […] "
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -36,7 +39,7 @@ def clean_typed_text(
 
     Args:
         text: The raw text of the message.
-        max_chars: Longest text kept.
+        max_chars: Maximum length kept.
 
     Returns:
         The cleaned text (possibly empty) and whether it was truncated.
@@ -51,7 +54,11 @@ def clean_typed_text(
 
     truncated = len(cleaned) > max_chars
     if truncated:
-        cleaned = cleaned[:max_chars].rstrip()
+        # Keep the start and the end: what matters most (a question, a cry
+        # for help) often comes last in a long message.
+        tail_chars = (max_chars - len(TRUNCATION_MARK)) // 2
+        head_chars = max_chars - len(TRUNCATION_MARK) - tail_chars
+        cleaned = cleaned[:head_chars] + TRUNCATION_MARK + cleaned[-tail_chars:]
     return cleaned, truncated
 
 

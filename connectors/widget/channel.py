@@ -11,7 +11,7 @@ On top of Rasa's own channel it:
 * reads typed text only as text (a leading ``/`` never becomes an intent) and
   accepts a payload only when the bot offered it to that session;
 * turns a position shared by the widget into a ``share_location`` payload;
-* answers empty, malformed and too long messages in French instead of
+* replies in French to empty, malformed and too long messages instead of
   dropping them;
 * tells the user when a message produced no reply because of a fault;
 * shares emits between processes through Redis, so any process can send to a
@@ -34,6 +34,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.exceptions import ServerError
 from sanic.response import HTTPResponse
 
 from connectors.user_input import (
@@ -210,7 +211,7 @@ class WidgetInput(InputChannel):
             cors_allowed_origins: Comma-separated origins allowed to open a
                 socket, or ``*`` for any.
             socketio_path: HTTP path of the socket.io endpoint.
-            max_message_chars: Longest text handed to Rasa.
+            max_message_chars: Maximum length of a text handed to Rasa.
             user_message_evt: Event name of user messages.
             bot_message_evt: Event name of bot messages.
         """
@@ -232,7 +233,7 @@ class WidgetInput(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        """Create the Sanic blueprint that holds the socket.io server."""
+        """Create the Sanic blueprint that contains the socket.io server."""
         sio = socketio.AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins,
@@ -241,6 +242,7 @@ class WidgetInput(InputChannel):
             ),
         )
         redis_client = aioredis.Redis.from_url(self.redis_url)
+        logging.getLogger("sanic.error").addFilter(_SocketCloseErrorFilter())
         self.sio = sio
         self.offered_payloads = OfferedPayloads(redis_client, CHANNEL_NAME)
         handler = _MessageHandler(self, on_new_message)
@@ -286,6 +288,21 @@ class WidgetInput(InputChannel):
         if origin and origin in self.cors_allowed_origins:
             return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
         return {}
+
+
+class _SocketCloseErrorFilter(logging.Filter):
+    """Drop Sanic's error record for every closed socket.io WebSocket.
+
+    python-engineio's Sanic driver returns no response when a WebSocket
+    closes, and Sanic 21.12 logs that as a ServerError with a traceback,
+    once per connection. The connection was closed normally.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            isinstance(error, ServerError) and "Invalid response type None" in str(error)
+        )
 
 
 def _parse_origins(value: Text) -> Any:
@@ -370,13 +387,13 @@ class _MessageHandler:
             return
 
         if output.sent_count == 0:
-            # Rasa logs and swallows faults of the action server; the user
-            # must still learn that the message was not answered.
+            # Rasa logs faults of the action server and goes on, so the user
+            # must be told that the message got no reply.
             logger.warning("A message of session %s produced no reply.", sender_id)
             await self._notify(sender_id, messages.TECHNICAL_PROBLEM)
 
     async def _text_for_rasa(self, sender_id: Text, data: Dict) -> Optional[Text]:
-        """Return the text to hand to Rasa, or None when the user was answered."""
+        """Return the text to hand to Rasa, or None when the channel replied itself."""
         location = data.get("location")
         if location is not None:
             payload = None

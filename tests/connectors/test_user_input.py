@@ -52,6 +52,14 @@ def test_clean_typed_text_truncates_long_text():
     assert len(cleaned) == 2000
 
 
+def test_clean_typed_text_keeps_end_of_long_text():
+    text = "bla " * 1000 + "je veux me suicider ce soir"
+    cleaned, _ = clean_typed_text(text, max_chars=2000)
+    assert cleaned.endswith("je veux me suicider ce soir")
+    assert cleaned.startswith("bla bla")
+    assert "[…]" in cleaned
+
+
 def test_clean_typed_text_normalises_to_nfc():
     cleaned, _ = clean_typed_text("e\u0301cole")
     assert cleaned == "\u00e9cole"

@@ -205,6 +205,7 @@ async def test_long_message_truncated_with_notice(widget_server, user):
     assert notice == {"text": messages.TRUNCATED_MESSAGE}
     assert reply["text"].startswith("reçu : aaa")
     assert len(rasa.messages[-1].text) == 2000
+    assert "[…]" in rasa.messages[-1].text
 
 
 async def test_position_becomes_location_payload(widget_server, user):
@@ -270,3 +271,22 @@ async def test_helplines_route_lists_numbers(widget_server):
     numbers = [h["number"] for h in body["helplines"]]
     assert "3114" in numbers
     assert body["last_verified"]
+
+
+def test_socket_close_error_filtered():
+    import logging
+
+    from sanic.exceptions import ServerError
+
+    from connectors.widget.channel import _SocketCloseErrorFilter
+
+    log_filter = _SocketCloseErrorFilter()
+    closed = ServerError("Invalid response type None (need HTTPResponse)")
+    other = ServerError("Invalid response type 42 (need HTTPResponse)")
+
+    def record(error):
+        return logging.LogRecord("sanic.error", logging.ERROR, __file__, 1, "Exception occurred", None,
+                                 (type(error), error, None))
+
+    assert log_filter.filter(record(closed)) is False
+    assert log_filter.filter(record(other)) is True

@@ -151,7 +151,7 @@ def test_page_served_as_french_html(server: DemoServer) -> None:
     assert page.status == 200
     assert page.headers.get_content_type() == "text/html"
     assert '<html lang="fr">' in page.text
-    assert "Ma seconde chance" in page.text
+    assert "Seconde chance" in page.text
 
 
 def test_page_embeds_rasa_url(server: DemoServer) -> None:
