@@ -10,7 +10,7 @@ It works on the SQL tracker store that endpoints.yml configures (SQLite or
 PostgreSQL), whose ``events`` table Rasa 3.6 creates.
 """
 
-import argparse
+import errno
 import logging
 import os
 import sys
@@ -19,10 +19,18 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from knowledge.french_argparse import FrenchArgumentParser
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 30
+
+# The tracker store of scripts/env.sh, when TRACKER_DB_URL is not set.
+DEFAULT_TRACKER_URL = "sqlite:///{}".format(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "trackers.sqlite3")
+)
 SECONDS_PER_DAY = 86400
 
 # Conversations are deleted in batches so that a large purge does not hold
@@ -54,9 +62,15 @@ def purge_conversations(
 
     Raises:
         ValueError: ``days`` is negative.
+        FileNotFoundError: A SQLite tracker store file does not exist.
     """
     if days < 0:
         raise ValueError(f"retention period must not be negative, got {days}")
+    url = make_url(tracker_url)
+    if url.get_backend_name() == "sqlite" and url.database and not os.path.exists(url.database):
+        # SQLite would create an empty file and report nothing to purge,
+        # hiding a wrong path forever.
+        raise FileNotFoundError(errno.ENOENT, "tracker store file not found", url.database)
     cutoff = (now if now is not None else time.time()) - days * SECONDS_PER_DAY
 
     engine = sa.create_engine(tracker_url, future=True)
@@ -96,7 +110,7 @@ def purge_conversations(
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the purge from the command line."""
-    parser = argparse.ArgumentParser(
+    parser = FrenchArgumentParser(
         prog="python -m bot.retention",
         description=(
             "Supprime les conversations dont le dernier message est plus ancien "
@@ -104,13 +118,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         ),
     )
     parser.add_argument(
-        "--days", type=float,
+        "--days", type=float, metavar="JOURS",
         default=float(os.environ.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS)),
         help="durée de conservation en jours (par défaut : RETENTION_DAYS, sinon 30)",
     )
     parser.add_argument(
-        "--tracker-url", default=os.environ.get("TRACKER_DB_URL"),
-        help="URL SQLAlchemy du stockage des conversations (par défaut : TRACKER_DB_URL)",
+        "--tracker-url", metavar="URL",
+        default=os.environ.get("TRACKER_DB_URL") or DEFAULT_TRACKER_URL,
+        help="URL SQLAlchemy du stockage des conversations "
+        "(par défaut : TRACKER_DB_URL, sinon var/trackers.sqlite3 du dépôt)",
     )
     parser.add_argument(
         "--dry-run", action="store_true",
@@ -119,26 +135,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    if not args.tracker_url:
+    if args.days < 0:
         print(
-            "Erreur : aucune base de conversations indiquée. "
-            "Donnez --tracker-url ou définissez TRACKER_DB_URL.",
+            f"Erreur : durée de conservation négative ({args.days:g} jours). "
+            "Donnez un nombre de jours positif ou nul.",
             file=sys.stderr,
         )
         return 2
     try:
         result = purge_conversations(args.tracker_url, args.days, dry_run=args.dry_run)
-    except ValueError as error:
-        print(f"Erreur : {error}", file=sys.stderr)
-        return 2
+    except FileNotFoundError as error:
+        print(
+            f"Erreur : base de conversations introuvable ({error.filename}). "
+            "Vérifiez --tracker-url ou TRACKER_DB_URL.",
+            file=sys.stderr,
+        )
+        return 1
     except sa.exc.SQLAlchemyError as error:
-        print(f"Erreur : la base de conversations est inaccessible ({error}).", file=sys.stderr)
+        logger.error("Retention purge failed: %s", error)
+        print(
+            "Erreur : la base de conversations est inaccessible. "
+            "Vérifiez --tracker-url ou TRACKER_DB_URL.",
+            file=sys.stderr,
+        )
         return 1
 
     verb = "seraient supprimés" if args.dry_run else "supprimés"
+    days = f"{args.days:g} jour" + ("s" if args.days >= 2 else "")
     print(
         f"{result.conversations} conversation(s) et {result.events} événement(s) {verb} "
-        f"(conservation : {args.days:g} jours)."
+        f"(conservation : {days})."
     )
     return 0
 

@@ -9,6 +9,8 @@ cd "$ROOT"
 
 model=$("$ROOT/scripts/setup.sh")
 mkdir -p "$VAR_DIR/log"
+# Logs hold conversation ids: they are kept as long as conversations.
+find "$VAR_DIR/log" -name '*.log' -mtime +"${RETENTION_DAYS:-30}" -delete
 
 pids=()
 stop_all() {
@@ -28,8 +30,10 @@ wait_for_http() {
   die "$name did not answer at $url within ${seconds}s; see $VAR_DIR/log/"
 }
 
-log "starting the action server on port $ACTION_PORT"
-"$VENV/bin/rasa" run actions --actions bot.actions --port "$ACTION_PORT" \
+log "starting the action server on 127.0.0.1:$ACTION_PORT"
+# rasa-sdk binds to SANIC_HOST; the action server must not be reachable from
+# other hosts, since it trusts every request.
+SANIC_HOST=127.0.0.1 "$VENV/bin/rasa" run actions --actions bot.actions --port "$ACTION_PORT" \
   > >(tee -a "$VAR_DIR/log/actions.log") 2>&1 &
 pids+=($!)
 

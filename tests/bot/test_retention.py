@@ -80,9 +80,18 @@ def test_purge_negative_days_rejected(tracker_url):
         purge_conversations(tracker_url, days=-1)
 
 
-def test_purge_empty_store(tmp_path):
-    result = purge_conversations(f"sqlite:///{tmp_path / 'none.sqlite3'}", days=30)
+def test_purge_store_without_events_table(tmp_path):
+    path = tmp_path / "empty.sqlite3"
+    sa.create_engine(f"sqlite:///{path}").connect().close()
+    result = purge_conversations(f"sqlite:///{path}", days=30)
     assert result == PurgeResult(0, 0)
+
+
+def test_purge_missing_sqlite_file_rejected(tmp_path):
+    path = tmp_path / "typo.sqlite3"
+    with pytest.raises(FileNotFoundError):
+        purge_conversations(f"sqlite:///{path}", days=30, dry_run=True)
+    assert not path.exists()
 
 
 def test_cli_reports_in_french(tracker_url):
@@ -91,13 +100,33 @@ def test_cli_reports_in_french(tracker_url):
         capture_output=True, text=True, check=False,
     )
     assert completed.returncode == 0
-    assert "1 conversation(s) et 4 événement(s) supprimés" in completed.stdout
+    assert "1 conversation(s) et 4 événement(s) supprimés (conservation : 30 jours)." in completed.stdout
 
 
-def test_cli_without_url_fails_clearly():
+def test_cli_missing_file_fails_clearly(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "bot.retention", "--days", "30"],
-        capture_output=True, text=True, check=False, env={"PATH": "/usr/bin"},
+        [sys.executable, "-m", "bot.retention", "--tracker-url", f"sqlite:///{tmp_path / 'typo.sqlite3'}"],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 1
+    assert "introuvable" in completed.stderr
+    assert "TRACKER_DB_URL" in completed.stderr
+
+
+def test_cli_negative_days_in_french(tracker_url):
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot.retention", "--days", "-3", "--tracker-url", tracker_url],
+        capture_output=True, text=True, check=False,
     )
     assert completed.returncode == 2
-    assert "TRACKER_DB_URL" in completed.stderr
+    assert "négative" in completed.stderr
+
+
+def test_cli_help_in_french():
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot.retention", "--help"],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 0
+    assert "Utilisation" in completed.stdout
+    assert "durée de conservation en jours" in completed.stdout

@@ -86,7 +86,7 @@ class Stack:
             "actions",
             [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "bot.actions",
              "--port", str(action_port)],
-            env,
+            {**env, "SANIC_HOST": "127.0.0.1"},
         )
         self._spawn(
             "rasa",
