@@ -3,6 +3,8 @@
 Communes, postal codes, départements, places for young people (missions locales,
 CIO, E2C, EPIDE, micro-lycées, PSAD) and the Onisep training catalogue, imported
 from open data into SQLite or PostgreSQL, with location resolution and searches.
+`field_for_text` finds a field of training ("mécanique", "petite enfance") named
+in a user message.
 
 Typical use from the bot's actions:
 
@@ -30,6 +32,7 @@ from .search import (
     TrainingHit,
     UnknownDiplomaError,
     UnknownPlaceTypeError,
+    field_for_text,
     nearest_places,
     search_trainings,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "UnknownDiplomaError",
     "UnknownPlaceTypeError",
     "clear_index_cache",
+    "field_for_text",
     "find_location_in_text",
     "get_engine",
     "get_index",

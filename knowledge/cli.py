@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .config import load_settings
-from .db import DatabaseNotReadyError, require_imported_database, sqlite_file_path
+from .db import DatabaseNotReadyError, get_engine, outdated_tables, require_imported_database, sqlite_file_path
 from .importer import MissingDataFileError, run_import
 from .index import get_index
 from .loaders.report import DataFormatError
@@ -363,10 +363,16 @@ def _database_not_ready_message(url: str) -> str:
     """Return the French message for a DatabaseNotReadyError raised on `url`.
 
     It checks the same conditions as `require_imported_database`: a SQLite file
-    that does not exist, otherwise a database without a successful import.
+    that does not exist, tables made by an older importer, otherwise a database
+    without a successful import.
     """
     shown_url = make_url(url).render_as_string(hide_password=True)
     sqlite_path = sqlite_file_path(url)
     if sqlite_path is not None and not sqlite_path.exists():
         return f"Erreur : base de données absente ({shown_url}). Lancez d'abord : {IMPORT_COMMAND}"
+    if outdated_tables(get_engine(url)):
+        return (
+            f"Erreur : la base de données {shown_url} a été importée par une version plus ancienne "
+            f"de l'importeur. Relancez l'import : {IMPORT_COMMAND}"
+        )
     return f"Erreur : la base de données {shown_url} ne contient aucun import réussi. Lancez d'abord : {IMPORT_COMMAND}"

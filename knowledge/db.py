@@ -16,10 +16,13 @@ from .config import load_settings
 from .models import Base, ImportRun
 
 __all__ = [
+    "DATA_TABLES",
     "DatabaseNotReadyError",
     "create_schema",
     "get_engine",
     "last_successful_run",
+    "outdated_tables",
+    "rebuild_outdated_tables",
     "require_imported_database",
     "session_scope",
 ]
@@ -27,6 +30,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IMPORT_HINT = "Run `python -m knowledge import` first."
+
+# Tables whose whole content comes from the import. `import_runs` is not one:
+# it keeps the history of the runs.
+DATA_TABLES = ("departements", "communes", "postal_codes", "commune_aliases", "places", "trainings")
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -99,9 +106,46 @@ def session_scope(url: Optional[str] = None) -> Iterator[Session]:
         session.close()
 
 
+def outdated_tables(engine: Engine) -> list[str]:
+    """Return the data tables whose columns differ from the models (an older importer made them)."""
+    inspector = inspect(engine)
+    outdated = []
+    for name in DATA_TABLES:
+        if not inspector.has_table(name):
+            continue
+        existing = {column["name"] for column in inspector.get_columns(name)}
+        expected = {column.name for column in Base.metadata.tables[name].columns}
+        if existing != expected:
+            outdated.append(name)
+    return outdated
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the missing tables and indexes (existing ones are left as they are)."""
+    """Create the missing tables and indexes (existing ones are left as they are).
+
+    Tables made by an older version of the importer are left too: see
+    `rebuild_outdated_tables`.
+    """
     Base.metadata.create_all(engine)
+
+
+def rebuild_outdated_tables(engine: Engine) -> list[str]:
+    """Drop the data tables made by an older version of the importer and create them again, empty.
+
+    Their rows are lost, but this version could not read them anyway. The
+    importer calls this once every source file has been read, right before it
+    refills every data table. `import_runs` is never dropped.
+
+    Returns:
+        The names of the tables that were dropped and created again.
+    """
+    outdated = outdated_tables(engine)
+    if outdated:
+        logger.warning("Rebuilding the data tables of an older importer version: %s", ", ".join(outdated))
+        tables = [Base.metadata.tables[name] for name in outdated]
+        Base.metadata.drop_all(engine, tables=tables)
+        Base.metadata.create_all(engine, tables=tables)
+    return outdated
 
 
 def last_successful_run(session: Session) -> Optional[ImportRun]:
@@ -120,7 +164,8 @@ def require_imported_database(url: Optional[str] = None) -> Engine:
 
     Raises:
         DatabaseNotReadyError: the SQLite file does not exist, the tables are
-            missing, or no import has succeeded yet. The message tells to run the import.
+            missing or were made by an older version of the importer, or no import
+            has succeeded yet. The message names the import command to run.
     """
     if url is None:
         url = load_settings().database_url
@@ -131,6 +176,12 @@ def require_imported_database(url: Optional[str] = None) -> Engine:
     if not inspect(engine).has_table(ImportRun.__tablename__):
         raise DatabaseNotReadyError(
             f"The knowledge database {engine.url.render_as_string(hide_password=True)} has no tables. {IMPORT_HINT}"
+        )
+    outdated = outdated_tables(engine)
+    if outdated:
+        raise DatabaseNotReadyError(
+            f"The knowledge database {engine.url.render_as_string(hide_password=True)} was imported by an "
+            f"older version of the importer (outdated tables: {', '.join(outdated)}). {IMPORT_HINT}"
         )
     with Session(engine, future=True) as session:
         if last_successful_run(session) is None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from .config import DATA_DIR_ENV, load_settings
-from .db import create_schema, get_engine, last_successful_run
+from .db import create_schema, get_engine, last_successful_run, outdated_tables, rebuild_outdated_tables
 from .loaders.geography import (
     ACADEMIES_CSV,
     COMMUNES_CSV,
@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 
 # Part of the fingerprint: raise it when the importer starts producing different
 # rows from the same files, so that `--if-changed` imports again.
-IMPORTER_VERSION = 1
+# Version 2 drops invalid websites and e-mails, adds places.address_checked and
+# stores the Onisep links with https.
+IMPORTER_VERSION = 2
 
 REQUIRED_FILES = (
     DEPARTEMENTS_JSON,
@@ -164,7 +166,9 @@ def run_import(
     engine = get_engine(database_url)
     create_schema(engine)
 
-    if if_changed:
+    # Tables of an older importer version cannot be read, so they are imported
+    # again whatever the fingerprint.
+    if if_changed and not outdated_tables(engine):
         with Session(engine, future=True) as session:
             previous = last_successful_run(session)
             if previous is not None and previous.fingerprint == fingerprint:
@@ -218,9 +222,29 @@ def _import_in_transaction(
     postal_codes, postal_report = load_postal_codes(data_dir, communes, progress)
     aliases, alias_report = build_aliases(data_dir, communes, progress)
     current_codes = {row["insee_code"] for row in communes if row["type"] in CURRENT_TYPES}
-    places, place_reports = load_places(data_dir, current_codes, progress)
+    postal_code_communes: dict[str, set[str]] = {}
+    for row in postal_codes:
+        postal_code_communes.setdefault(row["postal_code"], set()).add(row["insee_code"])
+    arrondissement_parents = {
+        row["insee_code"]: row["parent_code"]
+        for row in communes
+        if row["type"] == "arrondissement-municipal" and row["parent_code"]
+    }
+    places, place_reports = load_places(
+        data_dir,
+        current_codes,
+        progress,
+        postal_codes=postal_code_communes,
+        arrondissement_parents=arrondissement_parents,
+    )
     trainings, training_report = load_trainings(data_dir, progress)
     reports += [postal_report, alias_report, *place_reports, training_report]
+
+    # Only now that every file has been read: a data format error leaves the
+    # old tables in place.
+    # NOTE: the rebuild is not part of the transaction below, so a database error
+    # during the inserts leaves the rebuilt tables empty until the next import.
+    rebuild_outdated_tables(engine)
 
     rows_by_model = {
         Departement: departements,

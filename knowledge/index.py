@@ -103,7 +103,11 @@ class AliasEntry:
 
 @dataclass(frozen=True)
 class PlaceRecord:
-    """A row of the `places` table held in memory."""
+    """A row of the `places` table held in memory.
+
+    `address_checked` is False when the postal code is a regular one that does
+    not belong to the row's commune (see `knowledge.loaders.places.address_checked`).
+    """
 
     id: int
     type: str
@@ -121,6 +125,7 @@ class PlaceRecord:
     source: Optional[str]
     source_date: Optional[str]
     source_file: str
+    address_checked: bool = True
 
 
 @dataclass

@@ -7,6 +7,7 @@ one transaction, so the content always matches one set of source files.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -139,6 +140,7 @@ class Place(Base):
     """A place for young people: every column of the places/*.csv files.
 
     `type` comes from the file's own `type` column (mission_locale, cio, e2c...).
+    An invalid `website` or `email` of the file is stored as NULL.
     """
 
     __tablename__ = "places"
@@ -164,6 +166,9 @@ class Place(Base):
     source_date = Column(String(10))
     # File name under places/, kept to trace a row back to its source file.
     source_file = Column(String(120), nullable=False)
+    # False when postal_code is a regular postal code that does not belong to the
+    # row's commune (see knowledge.loaders.places.address_checked).
+    address_checked = Column(Boolean, nullable=False, default=True)
 
 
 class Training(Base):

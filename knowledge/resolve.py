@@ -8,7 +8,9 @@ The checks run in this order: coordinates, postal code, département code,
 arrondissement, then the exact name. Names cover current and former names,
 déléguées and département names, then La Poste localities. Next comes a name
 followed by a département or postal code, and last typo-tolerant matching
-(rapidfuzz) for queries of 5 characters or more.
+(rapidfuzz) for queries of 5 characters or more. A name that starts with a
+contracted article ("au Mans", "des Mureaux") is also tried with the article
+it stands for ("Le Mans", "Les Mureaux").
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from .wordlists import FOREIGN_CITY_NAMES
 
 __all__ = [
     "AMBIGUOUS",
+    "CITY_WIDE_POSTAL_CODES",
+    "CONTRACTED_ARTICLES",
     "FOUND",
     "NOT_FOUND",
     "CommuneRef",
@@ -68,6 +72,19 @@ _ARRONDISSEMENT_REVERSED = re.compile(
 )
 _TRAILING_CODE = re.compile(r"^(?P<name>.+?) (?P<code>\d{5}|\d{2,3}|2a|2b)$")
 
+# La Poste never assigned these codes: each district of Paris, Lyon and Marseille
+# has its own code (75001, 69001, 13001...). Users still type "75000" for "Paris"
+# the way they type 31000 for Toulouse, so they resolve to the whole city.
+CITY_WIDE_POSTAL_CODES = {"75000": "75056", "69000": "69123", "13000": "13055"}
+
+# French contracts "à le", "de le" into "au", "du", and "à les", "de les" into
+# "aux", "des": "au Mans" is "à Le Mans", "des Mureaux" is "de Les Mureaux".
+CONTRACTED_ARTICLES = {"au": "le", "du": "le", "aux": "les", "des": "les"}
+
+# A homonym is dominant when it has at least this many times the population of
+# the next one (La Rochelle 17, 79,851 inhabitants, against La Rochelle 70, 40).
+DOMINANT_POPULATION_RATIO = 100
+
 _NAME_KIND = {
     "official": "commune",
     "former_name": "former_name",
@@ -100,6 +117,11 @@ class Resolution:
         distance_km: for coordinates, the distance from the point to the centroid
             of `commune` (or to the nearest centroid when not found).
         fuzzy_score: rapidfuzz ratio (0-100) when the name was matched with typos.
+        dominant: when ambiguous, the first candidate if its population is at
+            least 100 times that of the second one (Évry-Courcouronnes, 66,919
+            inhabitants, against Évry in the Yonne, 402); None otherwise, and
+            always None unless ambiguous. The status stays "ambiguous", so the
+            caller chooses between asking and taking the dominant commune.
     """
 
     status: str
@@ -122,6 +144,18 @@ class Resolution:
     def ambiguous(self) -> bool:
         return self.status == AMBIGUOUS
 
+    @property
+    def dominant(self) -> Optional[CommuneRef]:
+        """The candidate that outweighs the others by population (see the class docstring)."""
+        if self.status != AMBIGUOUS or len(self.candidates) < 2:
+            return None
+        first, second = self.candidates[0], self.candidates[1]
+        # A second candidate without population counts as 1, so the first one
+        # needs at least 100 inhabitants.
+        if (first.population or 0) >= DOMINANT_POPULATION_RATIO * max(second.population or 0, 1):
+            return first
+        return None
+
     def to_dict(self) -> dict:
         """Return JSON-ready data (CommuneRef objects become dictionaries)."""
         return {
@@ -136,6 +170,7 @@ class Resolution:
             "longitude": self.longitude,
             "distance_km": self.distance_km,
             "fuzzy_score": self.fuzzy_score,
+            "dominant": self.dominant.to_dict() if self.dominant else None,
         }
 
 
@@ -169,7 +204,10 @@ def resolve_location(
             a Session, in which case a cached index of that database is used.
         query: what the user typed: a commune name (accents, hyphens and case do
             not matter), a former name, "Lyon 3e", a postal code, a département code
-            or name, "Name 91" / "Name (91)" / "Name 91000", or "lat, lon".
+            or name, "Name 91" / "Name (91)" / "Name 91000", or "lat, lon". A
+            leading "au"/"du" also tries "Le <name>", and "aux"/"des" "Les <name>".
+            "75000", "69000" and "13000", which are not real postal codes, give
+            Paris, Lyon and Marseille.
         max_point_distance_km: for coordinates, the maximum distance to the nearest
             commune centroid; None uses the index setting (30 km by default).
 
@@ -199,23 +237,50 @@ def resolve_location(
     if arrondissement is not None:
         return _found(query, "arrondissement", index.communes[arrondissement])
 
-    resolution = _resolve_exact_name(index, query, normalized)
+    resolution = _resolve_exact_names(index, query, _article_variants(normalized))
     if resolution is not None:
         return resolution
 
     split = _split_qualifier(index, normalized)
     if split is not None:
         name, qualifier = split
-        resolution = _resolve_exact_name(index, query, name, qualifier) or _resolve_fuzzy(
-            index, query, name, qualifier
+        variants = _article_variants(name)
+        resolution = _resolve_exact_names(index, query, variants, qualifier) or _resolve_fuzzy(
+            index, query, variants[-1], qualifier
         )
         if resolution is not None:
             return resolution
 
-    resolution = _resolve_fuzzy(index, query, normalized)
+    # Typos are looked for in the name with its article ("le mans" for "au mans"),
+    # because "au ..." itself names no commune.
+    resolution = _resolve_fuzzy(index, query, _article_variants(normalized)[-1])
     if resolution is not None:
         return resolution
     return Resolution(status=NOT_FOUND, kind=None, query=query)
+
+
+def _article_variants(normalized: str) -> list[str]:
+    """Return the name as typed, then with the article a contraction stands for.
+
+    "au mans" gives ["au mans", "le mans"] and "des mureaux" gives ["des mureaux",
+    "les mureaux"]. A name as typed comes first, because a few communes do start
+    with such a word (Aux-Aussat).
+    """
+    first, _space, rest = normalized.partition(" ")
+    article = CONTRACTED_ARTICLES.get(first)
+    if article is None or not rest:
+        return [normalized]
+    return [normalized, f"{article} {rest}"]
+
+
+def _resolve_exact_names(
+    index: LocationIndex, query: str, names: list[str], qualifier: Optional["_Qualifier"] = None
+) -> Optional[Resolution]:
+    for name in names:
+        resolution = _resolve_exact_name(index, query, name, qualifier)
+        if resolution is not None:
+            return resolution
+    return None
 
 
 def parse_coordinates(text: str) -> Optional[tuple[float, float]]:
@@ -295,6 +360,8 @@ def _drop_split_cities(index: LocationIndex, codes: Iterable[str]) -> list[str]:
 
 def _resolve_postal_code(index: LocationIndex, query: str, postal_code: str) -> Resolution:
     codes = _drop_split_cities(index, index.postal_codes.get(postal_code, ()))
+    if not codes and CITY_WIDE_POSTAL_CODES.get(postal_code) in index.communes:
+        return _found(query, "postal_code", index.communes[CITY_WIDE_POSTAL_CODES[postal_code]])
     if not codes:
         return Resolution(status=NOT_FOUND, kind="postal_code", query=query)
     communes = sorted((index.communes[code] for code in codes), key=_population_key)
@@ -339,7 +406,7 @@ def _split_qualifier(index: LocationIndex, normalized: str) -> Optional[tuple[st
     if match is not None:
         code = match.group("code")
         if len(code) == 5:
-            if code in index.postal_codes:
+            if code in index.postal_codes or code in CITY_WIDE_POSTAL_CODES:
                 return match.group("name"), _Qualifier(postal_code=code)
         elif code.upper() in index.departements:
             return match.group("name"), _Qualifier(departement_code=code.upper())
@@ -510,8 +577,12 @@ def find_location_in_text(index_or_session: IndexOrSession, text: str) -> Option
     Single words that are French stop words or common words are never taken for
     a commune ("Y", "Bar", "Marie", "Vue", "Sept"...). Other single words need a
     capital letter, a preposition before them ("à", "vers", "près de"...) or at
-    least 4 letters outside the list of common words. No typo tolerance applies.
-    See `knowledge.text_location` and `knowledge.wordlists` for the rules.
+    least 4 letters outside the list of common words. After "au"/"du" the words
+    are also tried as "Le <words>", and after "aux"/"des" as "Les <words>" ("au
+    Mans", "aux Mureaux"). Everyday words there need a capital, so "au parc" is
+    not Le Parc. "75000", "69000" and "13000" count as postal codes of Paris,
+    Lyon and Marseille. No typo tolerance applies. See `knowledge.text_location` and
+    `knowledge.wordlists` for the rules.
 
     Returns:
         The Resolution of the location found (which can be ambiguous), or None

@@ -1,4 +1,4 @@
-"""Searches for callers: nearest places of a type, place types present, trainings."""
+"""Searches for callers: nearest places of a type, place types present, trainings and their fields."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 from .geo import haversine_km, openstreetmap_url
 from .index import LocationIndex, PlaceRecord
 from .models import Place
-from .trainings import TrainingHit, UnknownDiplomaError, known_diplomas, search_trainings
+from .trainings import TrainingHit, UnknownDiplomaError, field_for_text, known_diplomas, search_trainings
 
 __all__ = [
     "PlaceHit",
     "TrainingHit",
     "UnknownDiplomaError",
     "UnknownPlaceTypeError",
+    "field_for_text",
     "known_diplomas",
     "nearest_places",
     "place_types",
@@ -51,8 +52,15 @@ class PlaceHit:
     The fields are every column of places/*.csv (type, name, address,
     postal_code, commune, code_insee, latitude, longitude, coord_source, phone,
     email, website, source, source_date), the row id and the source file name.
+    `website` and `email` are None when the file's value was invalid.
     `distance_km` is the great-circle distance rounded to 0.1 km, and `map_url`
     an OpenStreetMap link with a marker on the place.
+
+    `address_checked` is False when the postal code is a regular postal code
+    that does not belong to the place's commune (for instance "CIO Lyon Nord,
+    100 rue Hénon, 69004" filed under Rillieux-la-Pape): the address or the
+    commune is wrong, so show the address with care. It is True otherwise,
+    including for CEDEX codes, which cannot be checked.
     """
 
     id: int
@@ -73,6 +81,7 @@ class PlaceHit:
     source_file: str
     distance_km: float
     map_url: str
+    address_checked: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)

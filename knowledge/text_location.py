@@ -14,8 +14,8 @@ from typing import Optional
 
 from .index import LocationIndex
 from .normalize import normalize_name
-from .resolve import Resolution, resolve_location
-from .wordlists import PREPOSITIONS, blocked_words, common_words
+from .resolve import CITY_WIDE_POSTAL_CODES, CONTRACTED_ARTICLES, Resolution, resolve_location
+from .wordlists import PREPOSITIONS, blocked_words, common_words, contraction_words
 
 __all__ = ["locate_in_text"]
 
@@ -124,7 +124,9 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 def _is_postal_code(index: LocationIndex, token: _Token) -> bool:
-    return bool(_POSTAL_CODE.match(token.normalized)) and token.normalized in index.postal_codes
+    return bool(_POSTAL_CODE.match(token.normalized)) and (
+        token.normalized in index.postal_codes or token.normalized in CITY_WIDE_POSTAL_CODES
+    )
 
 
 def _find_departement_mention(index: LocationIndex, text: str) -> Optional[str]:
@@ -181,7 +183,41 @@ def _name_matches(index: LocationIndex, tokens: list[_Token]) -> list[_Match]:
             matches.append(_Match(start, end, query, score))
             # Longest match first: shorter windows at this position are not tried.
             break
+        contracted = _contracted_match(index, tokens, start)
+        if contracted is not None:
+            matches.append(contracted)
     return matches
+
+
+def _contracted_match(index: LocationIndex, tokens: list[_Token], start: int) -> Optional[_Match]:
+    """Match "au Mans" as Le Mans and "aux Mureaux" as Les Mureaux, longest name first.
+
+    The contraction token counts as a word of the name, because it carries the
+    article ("au" is "à le"). The words after it need a capital letter when they
+    are all common words ("au parc", "du quartier"), and are never taken when they
+    are all blocked words ("au port").
+    """
+    article = CONTRACTED_ARTICLES.get(tokens[start].normalized)
+    if article is None:
+        return None
+    blocked = blocked_words()
+    everyday = contraction_words()
+    for size in range(min(MAX_NAME_WORDS - 1, len(tokens) - start - 1), 0, -1):
+        window = tokens[start + 1 : start + 1 + size]
+        words = [token.normalized for token in window]
+        phrase = f"{article} {' '.join(words)}"
+        if not _is_known_name(index, phrase):
+            continue
+        if all(word in blocked for word in words):
+            continue
+        # The window starts after the contraction, so its capitals are never the
+        # capital of the first word of the message.
+        capitalized = any(token.capitalized for token in window)
+        if not capitalized and all(word in everyday or len(word) < 3 for word in words):
+            continue
+        end = start + 1 + size
+        return _Match(start, end, phrase, (end - start, True, -start))
+    return None
 
 
 def _accept(words: list[str], capitalized: bool, after_preposition: bool, blocked, common) -> bool:

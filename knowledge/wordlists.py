@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .normalize import normalize_name
 
-__all__ = ["FOREIGN_CITY_NAMES", "PREPOSITIONS", "blocked_words", "common_words"]
+__all__ = ["FOREIGN_CITY_NAMES", "PREPOSITIONS", "blocked_words", "common_words", "contraction_words"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,24 @@ ballon bourg jardin rouge callas avoine rivieres verrieres fors joyeuse violes e
 arches abondance fille baille corbeilles rosieres montagne tavernes plaisance bains
 granges serres ballots perles martinet cher lot nord manche somme var landes loire
 marne orne gers gard tarn aude eure indre doubs ain allier
+""".split()
+
+# Taken after "au", "aux", "du" or "des" for the name "Le <word>" or "Les <word>"
+# only with a capital letter: "je vais au parc" is not Le Parc, "je suis du
+# quartier" is not Le Quartier. These are everyday words among the names of the
+# form "Le X" or "Les X". Everyday words that also name a large commune stay
+# out of the list, so "au tampon" finds Le Tampon and "au havre" Le Havre.
+PROJECT_CONTRACTION_WORDS = """
+aires allies arcs attaques autels barils batard blanc bonhomme bouillon brule buisson
+camp cars casses cause cellier cendre cercueil chambres chapelles charme chemin chene
+cheres cheris choux clefs compas coteau croix croutes deluge desert deserts detroit
+donjon echelles ecorces etangs fete fins fret gardes genettes givre gonds gras haies
+halles heron herbiers hopitaux jumeaux lianes liege loges mage mages manoir marches
+menus metairies milles miroir monastere mont noyer olives palais parc passage peage
+peintures perron pieux pigeonnier pin pins places planches plans plate poil quartier
+roc roches rosaires rouet rousses sauvages sequestre sieges sourd syndicat tablier
+temple thons tilleul titre touches tourne tourneur trait tuileries val ventes verger
+vignes vivier
 """.split()
 
 # Foreign cities that French speakers name often. They are never matched with
@@ -104,3 +122,9 @@ def blocked_words() -> frozenset[str]:
 def common_words() -> frozenset[str]:
     """Words read alone as a commune only with a capital letter or a preposition."""
     return blocked_words() | frozenset(PROJECT_COMMON_WORDS)
+
+
+@functools.lru_cache(maxsize=1)
+def contraction_words() -> frozenset[str]:
+    """Words read as "Le/Les <word>" after a contracted article only with a capital letter."""
+    return common_words() | frozenset(PROJECT_CONTRACTION_WORDS)

@@ -15,25 +15,28 @@ __all__ = ["REASON_LABELS", "DataFormatError", "FileReport", "parse_coordinate",
 
 logger = logging.getLogger(__name__)
 
-# French labels of the reject and ignore reasons for the operators' summary. The
-# reasons themselves stay English identifiers, because they are the keys of
-# `FileReport.to_dict()` stored in `import_runs.summary`.
+# French labels of the reasons for the operators' summary. The reasons themselves
+# stay English identifiers, because they are the keys of `FileReport.to_dict()`
+# stored in `import_runs.summary`.
 REASON_LABELS = {
     "Monaco or foreign row": "ligne de Monaco ou de l'étranger",
     "commune not in communes_france_2026.csv": "commune absente de communes_france_2026.csv",
     "duplicate": "doublon",
     "invalid INSEE code": "code INSEE invalide",
+    "invalid email": "adresse e-mail invalide, retirée",
     "invalid latitude": "latitude invalide",
     "invalid longitude": "longitude invalide",
     "invalid population": "population invalide",
     "invalid postal code": "code postal invalide",
     "invalid type": "type invalide",
+    "invalid website": "site web invalide, retiré",
     "missing code or name": "code ou nom manquant",
     "missing name": "nom manquant",
     "missing type": "type manquant",
     "name already known": "nom déjà connu",
     "no anciensCodes": "liste anciensCodes vide",
     "no ligne_5 and current INSEE code": "ligne_5 vide et code INSEE en vigueur",
+    "postal code not of the commune": "code postal sans rapport avec la commune",
     "unknown INSEE code": "code INSEE inconnu",
     "unknown commune type": "type de commune inconnu",
     "unknown département": "département inconnu",
@@ -51,6 +54,11 @@ class FileReport:
     Every row read ends up in exactly one bucket: kept, rejected (invalid or
     unusable, with a reason) or ignored (valid, but carries nothing this importer
     needs, with a reason). So `read == kept + sum(rejected) + sum(ignored)`.
+
+    Two more counters describe kept rows and are outside that sum: `corrected`
+    counts the fields dropped from a kept row (an invalid website...), and
+    `warnings` the kept rows whose content looks wrong but is left as it is. A row
+    can count once per dropped field and once per warning.
     """
 
     path: str
@@ -58,6 +66,8 @@ class FileReport:
     kept: int = 0
     rejected: Counter = field(default_factory=Counter)
     ignored: Counter = field(default_factory=Counter)
+    corrected: Counter = field(default_factory=Counter)
+    warnings: Counter = field(default_factory=Counter)
 
     def keep(self) -> None:
         self.kept += 1
@@ -67,6 +77,14 @@ class FileReport:
 
     def ignore(self, reason: str) -> None:
         self.ignored[reason] += 1
+
+    def correct(self, reason: str) -> None:
+        """Count a field dropped from a row that is kept."""
+        self.corrected[reason] += 1
+
+    def warn(self, reason: str) -> None:
+        """Count a kept row whose content is suspicious but left unchanged."""
+        self.warnings[reason] += 1
 
     @property
     def rejected_total(self) -> int:
@@ -84,6 +102,8 @@ class FileReport:
             "kept": self.kept,
             "rejected": dict(self.rejected.most_common()),
             "ignored": dict(self.ignored.most_common()),
+            "corrected": dict(self.corrected.most_common()),
+            "warnings": dict(self.warnings.most_common()),
         }
 
     def format_lines(self) -> list[str]:
@@ -99,6 +119,10 @@ class FileReport:
             lines.append(f"    rejetées ({REASON_LABELS.get(reason, reason)}) : {count}")
         for reason, count in self.ignored.most_common():
             lines.append(f"    ignorées ({REASON_LABELS.get(reason, reason)}) : {count}")
+        for reason, count in self.corrected.most_common():
+            lines.append(f"    corrigées ({REASON_LABELS.get(reason, reason)}) : {count}")
+        for reason, count in self.warnings.most_common():
+            lines.append(f"    avertissements ({REASON_LABELS.get(reason, reason)}) : {count}")
         return lines
 
 

@@ -10,7 +10,7 @@ from typing import Optional
 from ..normalize import normalize_name
 from .report import FileReport, read_csv
 
-__all__ = ["TRAININGS_CSV", "load_trainings"]
+__all__ = ["TRAININGS_CSV", "load_trainings", "onisep_https_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,16 @@ _COLUMNS = {
 # "niveau 3 (niveau CAP)" -> 3. The label carries the current nomenclature,
 # whereas the "niveau RNCP" code uses the older one (5 for CAP).
 _LEVEL = re.compile(r"niveau\s+(\d)")
+# The 2022 export links to http://www.onisep.fr/, whereas the Onisep lycée files
+# of the same data directory already link to https://www.onisep.fr/.
+_ONISEP_HTTP = re.compile(r"^http://((?:www\.)?onisep\.fr/)", re.IGNORECASE)
+
+
+def onisep_https_url(url: Optional[str]) -> Optional[str]:
+    """Return an onisep.fr link with the https scheme; other values are returned unchanged."""
+    if not url:
+        return url
+    return _ONISEP_HTTP.sub(r"https://\1", url)
 
 
 def load_trainings(data_dir: Path, progress: Optional[bool]) -> tuple[list[dict], FileReport]:
@@ -53,7 +63,7 @@ def load_trainings(data_dir: Path, progress: Optional[bool]) -> tuple[list[dict]
         if not row["name"]:
             report.reject("missing name")
             continue
-        url = row["onisep_url"]
+        url = row["onisep_url"] = onisep_https_url(row["onisep_url"])
         if url and url in seen_urls:
             report.reject("duplicate")
             continue

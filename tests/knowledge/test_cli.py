@@ -7,8 +7,11 @@ import sys
 
 import pytest
 
+from sqlalchemy import text
+
 from knowledge.cli import main
-from knowledge.db import dispose_engine
+from knowledge.db import dispose_engine, get_engine
+from knowledge.models import Base
 from tests.knowledge.data_dirs import linked_data_dir
 
 def run_cli(capsys, *args):
@@ -121,8 +124,23 @@ def test_cli_import_prints_summary(capsys, tmp_path, data_dir):
     assert code == 0
     assert "communes/laposte_hexasmal_2023.csv : lues 39193, gardées " in out
     assert "rejetées (ligne de Monaco ou de l'étranger) : 1" in out
+    assert "    corrigées (site web invalide, retiré) : 53" in out
+    assert "    avertissements (code postal sans rapport avec la commune) : 13" in out
     assert " réussi en " in out
     assert "Lignes par table : departements " in out
+
+
+def test_cli_outdated_database(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT)"))
+    Base.metadata.create_all(engine)
+    code, _out, err = run_cli(capsys, "resolve", "Villeurbanne", "--database-url", url)
+    dispose_engine(url)
+    assert code == 3
+    assert "a été importée par une version plus ancienne de l'importeur" in err
+    assert "python -m knowledge import" in err
 
 
 def test_cli_import_invalid_file(capsys, tmp_path, data_dir):

@@ -1,7 +1,7 @@
 """The importer, resolution and place search on a real PostgreSQL database."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from knowledge.db import get_engine
@@ -81,3 +81,18 @@ def test_postgresql_if_changed_skips(postgres_import, data_dir):
     result = run_import(url, data_dir, if_changed=True, progress=False)
     assert result.skipped is True
     assert count_runs(url) == runs_before
+
+
+def test_postgresql_reimport_rebuilds_outdated_table(postgres_import, data_dir):
+    url, _result = postgres_import
+    with get_engine(url).begin() as connection:
+        connection.execute(text("ALTER TABLE places DROP COLUMN address_checked"))
+    result = run_import(url, data_dir, if_changed=True, progress=False)
+    columns = {column["name"] for column in inspect(get_engine(url)).get_columns("places")}
+    with Session(get_engine(url), future=True) as session:
+        unchecked = session.execute(
+            select(func.count()).select_from(Place).where(Place.address_checked.is_(False))
+        ).scalar_one()
+    assert result.skipped is False
+    assert "address_checked" in columns
+    assert unchecked == 20

@@ -8,14 +8,14 @@ from knowledge.loaders.report import REASON_LABELS, FileReport
 
 
 def loader_reasons() -> set[str]:
-    """Collect the string literals passed to `.reject()` and `.ignore()` in the loaders."""
+    """Collect the string literals passed to `.reject()`, `.ignore()`, `.correct()` and `.warn()` in the loaders."""
     reasons = set()
     for path in Path(knowledge.loaders.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("reject", "ignore")
+                and node.func.attr in ("reject", "ignore", "correct", "warn")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
@@ -36,6 +36,8 @@ def sample_report() -> FileReport:
 def test_reason_labels_cover_loaders():
     reasons = loader_reasons()
     assert "invalid latitude" in reasons
+    assert "invalid website" in reasons
+    assert "postal code not of the commune" in reasons
     assert reasons - REASON_LABELS.keys() == set()
 
 
@@ -58,3 +60,33 @@ def test_to_dict_keeps_reason_keys():
     data = sample_report().to_dict()
     assert data["rejected"] == {"invalid latitude": 2, "duplicate": 1}
     assert data["ignored"] == {"name already known": 1}
+
+
+def corrected_report() -> FileReport:
+    report = FileReport("places/cio.csv", read=2)
+    report.keep()
+    report.keep()
+    report.correct("invalid website")
+    report.correct("invalid email")
+    report.warn("postal code not of the commune")
+    return report
+
+
+def test_format_lines_corrected_and_warnings():
+    assert corrected_report().format_lines() == [
+        "places/cio.csv : lues 2, gardées 2, rejetées 0, ignorées 0",
+        "    corrigées (site web invalide, retiré) : 1",
+        "    corrigées (adresse e-mail invalide, retirée) : 1",
+        "    avertissements (code postal sans rapport avec la commune) : 1",
+    ]
+
+
+def test_corrections_outside_row_balance():
+    report = corrected_report()
+    assert report.read == report.kept + report.rejected_total + report.ignored_total
+
+
+def test_to_dict_corrected_and_warnings():
+    data = corrected_report().to_dict()
+    assert data["corrected"] == {"invalid website": 1, "invalid email": 1}
+    assert data["warnings"] == {"postal code not of the commune": 1}

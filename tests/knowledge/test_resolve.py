@@ -317,3 +317,141 @@ def test_find_in_text_long_text_is_fast(index):
     started = time.perf_counter()
     find_location_in_text(index, "je cherche une formation pas loin " * 500)
     assert time.perf_counter() - started < 0.5
+
+
+CONTRACTED_CASES = [
+    pytest.param("au Mans", "72181", id="au-le-mans"),
+    pytest.param("du Mans", "72181", id="du-le-mans"),
+    pytest.param("au Havre", "76351", id="au-le-havre"),
+    pytest.param("aux Mureaux", "78440", id="aux-les-mureaux"),
+    pytest.param("des Mureaux", "78440", id="des-les-mureaux"),
+    pytest.param("au mans 72", "72181", id="with-departement"),
+    pytest.param("Aux-Aussat", "32020", id="name-starting-with-aux"),
+]
+
+
+@pytest.mark.parametrize(("query", "code"), CONTRACTED_CASES)
+def test_resolve_contracted_article(index, query, code):
+    resolution = resolve_location(index, query)
+    assert resolution.status == "found"
+    assert resolution.commune.insee_code == code
+
+
+def test_resolve_contracted_article_keeps_query(index):
+    assert resolve_location(index, "au Mans").query == "au Mans"
+
+
+@pytest.mark.parametrize("query", [pytest.param("au", id="au"), pytest.param("aux", id="aux"), pytest.param("du", id="du")])
+def test_resolve_contraction_alone_not_found(index, query):
+    assert resolve_location(index, query).status == "not_found"
+
+
+CONTRACTED_TEXT_MATCHES = [
+    pytest.param("je suis au Mans, qui peut m'aider ?", "72181", id="au-mans"),
+    pytest.param("je viens du Mans", "72181", id="du-mans"),
+    pytest.param("j'habite au havre", "76351", id="au-havre-lower-case"),
+    pytest.param("je vis aux Mureaux", "78440", id="aux-mureaux"),
+    pytest.param("je suis des Ulis", "91692", id="des-ulis"),
+    pytest.param("j'habite aux sables d'olonne", "85194", id="aux-sables-d-olonne"),
+    pytest.param("j'habite au tampon", "97422", id="large-city-named-by-a-common-word"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONTRACTED_TEXT_MATCHES)
+def test_find_in_text_contracted_article(index, text, code):
+    resolution = find_location_in_text(index, text)
+    assert resolution is not None
+    assert resolution.commune.insee_code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("je vais au parc", id="au-parc"),
+        pytest.param("je suis du quartier", id="du-quartier"),
+        pytest.param("au passage j'ai 17 ans", id="au-passage"),
+        pytest.param("je vais aux halles", id="aux-halles"),
+        pytest.param("je suis au port", id="au-port-blocked"),
+        pytest.param("je bosse au temple", id="au-temple"),
+        pytest.param("je suis au chômage", id="au-chomage"),
+        pytest.param("du coup je sais pas", id="du-coup"),
+        pytest.param("des fois je sais pas", id="des-fois"),
+        pytest.param("au moins une formation", id="au-moins"),
+    ],
+)
+def test_find_in_text_contracted_common_words(index, text):
+    assert find_location_in_text(index, text) is None
+
+
+def test_find_in_text_contracted_capitalised_common_word(index):
+    resolution = find_location_in_text(index, "je suis aux Halles")
+    assert resolution.commune.name == "Les Halles"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        pytest.param("La Rochelle", "17300", id="la-rochelle"),
+        pytest.param("Évry", "91228", id="evry"),
+    ],
+)
+def test_resolution_dominant_set(index, query, code):
+    resolution = resolve_location(index, query)
+    assert resolution.status == "ambiguous"
+    assert resolution.dominant.insee_code == code
+    assert resolution.dominant == resolution.candidates[0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [pytest.param("Saint-Denis", id="saint-denis"), pytest.param("Sainte-Geneviève-des-Bois", id="sainte-genevieve")],
+)
+def test_resolution_dominant_none(index, query):
+    resolution = resolve_location(index, query)
+    assert resolution.status == "ambiguous"
+    assert resolution.dominant is None
+
+
+@pytest.mark.parametrize("query", ["Montreuil", "Valence", "Saint-Paul", "La Rochelle", "Saint-Denis"])
+def test_resolution_dominant_follows_ratio(index, communes_csv, query):
+    resolution = resolve_location(index, query)
+    first, second = (int(communes_csv[(c.insee_code, c.type)]["population"] or 0) for c in resolution.candidates[:2])
+    assert (resolution.dominant is not None) == (first >= 100 * max(second, 1))
+
+
+def test_resolution_dominant_none_when_found(index):
+    assert resolve_location(index, "Villeurbanne").dominant is None
+
+
+def test_resolution_dominant_in_dict(index):
+    data = json.loads(json.dumps(resolve_location(index, "La Rochelle").to_dict(), ensure_ascii=False))
+    assert data["dominant"]["insee_code"] == "17300"
+    assert data["status"] == "ambiguous"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        pytest.param("75000", "75056", id="paris"),
+        pytest.param("69000", "69123", id="lyon"),
+        pytest.param("13000", "13055", id="marseille"),
+    ],
+)
+def test_resolve_city_wide_postal_code(index, query, code):
+    resolution = resolve_location(index, query)
+    assert resolution.status == "found"
+    assert resolution.kind == "postal_code"
+    assert resolution.commune.insee_code == code
+
+
+def test_city_wide_postal_code_not_in_data(data_dir, read_rows):
+    codes = {row["code_postal"] for row in read_rows(data_dir / "communes" / "codes_postaux_2026.csv")}
+    assert {"75000", "69000", "13000"} & codes == set()
+
+
+def test_resolve_city_with_city_wide_postal_code(index):
+    assert resolve_location(index, "Lyon 69000").commune.insee_code == "69123"
+
+
+def test_find_in_text_city_wide_postal_code(index):
+    assert find_location_in_text(index, "j'habite 75000").commune.insee_code == "75056"

@@ -177,7 +177,7 @@ def test_trainings_fields_returned(session):
     assert hit.type_label == "Certificat d'aptitude professionnelle"
     assert hit.duration == "2 ans"
     assert hit.rncp_level_label == "niveau 3 (niveau CAP)"
-    assert hit.onisep_url.startswith("http://www.onisep.fr/")
+    assert hit.onisep_url.startswith("https://www.onisep.fr/")
 
 
 def test_trainings_limit(session):
