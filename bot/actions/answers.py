@@ -45,6 +45,7 @@ SCHEME_KEYWORDS = {
     "greta": (r"\bgreta\b",),
     "cap": (r"\bcap\b",),
     "foquale": (r"\bfoquale\b",),
+    "cfa": (r"\bcfa\b", r"centre de formation (d|des) apprentis"),
 }
 
 # Words that tell which right a question is about, on folded text.

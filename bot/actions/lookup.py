@@ -45,6 +45,8 @@ PLACE_TYPE_KEYWORDS = {
     "micro_lycee": ("micro lycee", "microlycee", "micro lycees", "nouvelle chance",
                     "retour a l ecole", "structure de retour"),
     "psad": ("psad", "plateforme de suivi", "plate forme de suivi"),
+    "cfa": ("cfa", "centre de formation d apprentis", "centre de formation des apprentis"),
+    "greta": ("greta",),
 }
 
 
