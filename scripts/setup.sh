@@ -37,7 +37,10 @@ ensure_redis
 [ -d "$SECONDE_CHANCE_DATA" ] || die "data folder $SECONDE_CHANCE_DATA not found: set SECONDE_CHANCE_DATA (see knowledge/README.md)"
 "$VENV/bin/python" -m knowledge import --if-changed >&2
 
-# 5. The Rasa model, when the training data, domain or pipeline changed.
+# 5. The handoff database, migrated to the latest schema.
+"$VENV/bin/python" -m handoff db upgrade >&2
+
+# 6. The Rasa model, when the training data, domain or pipeline changed.
 fingerprint=$(model_fingerprint)
 model="$ROOT/models/seconde-chance-$fingerprint.tar.gz"
 if [ ! -f "$model" ]; then

@@ -44,6 +44,7 @@ from connectors.user_input import (
     is_payload,
     location_payload,
 )
+from connectors.senders import WIDGET_SOCKETIO_CHANNEL
 from connectors.widget import messages
 from knowledge.helplines import load_helplines
 
@@ -238,7 +239,7 @@ class WidgetInput(InputChannel):
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins,
             client_manager=socketio.AsyncRedisManager(
-                self.redis_url, channel="seconde_chance_widget"
+                self.redis_url, channel=WIDGET_SOCKETIO_CHANNEL
             ),
         )
         redis_client = aioredis.Redis.from_url(self.redis_url)
