@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -28,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .config import load_settings
+from .french_argparse import FrenchArgumentParser
 from .db import DatabaseNotReadyError, get_engine, outdated_tables, require_imported_database, sqlite_file_path
 from .importer import MissingDataFileError, run_import
 from .index import get_index
@@ -48,71 +48,6 @@ EXIT_DATABASE_NOT_READY = 3
 EXIT_USAGE_ERROR = 2
 
 IMPORT_COMMAND = "python -m knowledge import"
-
-# French versions of the argparse error messages that operators meet most often,
-# matched on the English text of Python 3.10 argparse. A message that matches no
-# pattern is printed in English.
-_ARGPARSE_MESSAGES = (
-    (
-        re.compile(r"the following arguments are required: (?P<names>.+)", re.DOTALL),
-        "argument(s) obligatoire(s) manquant(s) : {names}",
-    ),
-    (re.compile(r"unrecognized arguments: (?P<names>.+)", re.DOTALL), "argument(s) non reconnu(s) : {names}"),
-    (
-        re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)", re.DOTALL),
-        "option {option} ambiguë, elle peut désigner {matches}",
-    ),
-    (
-        re.compile(r"argument (?P<name>[^:]+): invalid choice: (?P<value>.+) \(choose from (?P<choices>.+)\)", re.DOTALL),
-        "argument {name} : choix {value} invalide (choix possibles : {choices})",
-    ),
-    (re.compile(r"argument (?P<name>[^:]+): expected one argument", re.DOTALL), "argument {name} : une valeur est attendue"),
-    (re.compile(r"argument (?P<name>[^:]+): (?P<message>.+)", re.DOTALL), "argument {name} : {message}"),
-)
-
-
-def _translate_argparse_message(message: str) -> str:
-    for pattern, template in _ARGPARSE_MESSAGES:
-        match = pattern.fullmatch(message)
-        if match is not None:
-            return template.format(**match.groupdict())
-    return message
-
-
-class _FrenchHelpFormatter(argparse.HelpFormatter):
-    """Help formatter with French punctuation: « Utilisation : » and « options : »."""
-
-    def add_usage(self, usage, actions, groups, prefix=None):
-        if prefix is None:
-            prefix = "Utilisation : "
-        super().add_usage(usage, actions, groups, prefix)
-
-    def start_section(self, heading):
-        # argparse writes the colon right after the heading, and French puts a space before it.
-        super().start_section(f"{heading} " if heading else heading)
-
-
-class _FrenchArgumentParser(argparse.ArgumentParser):
-    """Argument parser whose help and errors are in French.
-
-    argparse builds its texts with gettext but ships no French catalogue, so the
-    section titles, the -h option and the common errors are replaced here.
-    Subcommand parsers are created with the same class.
-    """
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _FrenchHelpFormatter)
-        kwargs["add_help"] = False
-        super().__init__(*args, **kwargs)
-        # argparse has no public setting for the titles of its two default groups.
-        self._positionals.title = "arguments positionnels"
-        self._optionals.title = "options"
-        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
-
-    def error(self, message: str):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE_ERROR, f"Erreur : {_translate_argparse_message(message)}\n")
-
 
 def _print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -143,7 +78,7 @@ def _positive_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of `python -m knowledge`."""
-    parser = _FrenchArgumentParser(
+    parser = FrenchArgumentParser(
         prog="python -m knowledge",
         description=(
             "Base de connaissances du chatbot « seconde chance » : communes, "
