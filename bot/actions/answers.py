@@ -1,23 +1,29 @@
-"""Actions that answer questions: schemes, rights, adults, counsellor, yes/no, fallback."""
+"""Actions that answer questions: schemes, rights, adults, yes/no, fallback."""
 
 import logging
 import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import lookup
 from bot.actions.base import SafetyFirstAction
 from bot.actions.distress import assess, fold
+from bot.actions.handoff import (
+    FOLLOWUP_FORM,
+    FOLLOWUP_QUESTION,
+    SHOW_PLACES_QUESTION,
+    answer_escalation,
+    request_counsellor,
+)
 from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
     search_places,
     search_requested_places,
-    show_places,
     user_age,
 )
 from knowledge.helplines import load_helplines
@@ -56,9 +62,6 @@ _RETURN_RIGHT = re.compile(
     r"retour|reprendre|retourner|25 ?ans|reprise|veut pas me reprendre|droit de (re)?commencer"
 )
 
-
-# Value of last_question when the bot offered to look for the nearest place.
-SHOW_PLACES_QUESTION = "show_places"
 
 # "et un cio ?", "et une e2c à côté ?": a follow-up asking for another type.
 _FOLLOW_UP_PLACE = re.compile(r"^\s*et (un|une|le|la|l|les)?\s*\w")
@@ -192,25 +195,6 @@ class ActionAnswerAdult(SafetyFirstAction):
         return events
 
 
-class ActionCounsellorInfo(SafetyFirstAction):
-    """Say how to reach a person, and show the nearest advice places if known."""
-
-    def name(self) -> Text:
-        return "action_counsellor_info"
-
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        """Send the counsellor response."""
-        dispatcher.utter_message(response="utter_counsellor_soon")
-        outcome = lookup.locate(tracker)
-        if outcome.status == "found" and outcome.point is not None:
-            show_places(dispatcher, outcome.point, list(lookup.ADVICE_TYPES))
-            return outcome.point.slot_events()
-        # The response offers to look for the nearest place: "oui" accepts.
-        return [SlotSet("last_question", SHOW_PLACES_QUESTION)]
-
-
 class ActionHandleYesNo(SafetyFirstAction):
     """Understand "oui" and "non" from the question the bot asked last."""
 
@@ -230,6 +214,13 @@ class ActionHandleYesNo(SafetyFirstAction):
                 return [SlotSet("last_question", None)]
             # "Non, ça ne va pas": the check-in found real distress.
             return answer_distress(dispatcher, tracker, assess("je me sens mal"))
+
+        if question == FOLLOWUP_QUESTION:
+            if affirm:
+                # "oui" to the e-mail follow-up offer: the form asks for the address.
+                return [SlotSet("last_question", None), FollowupAction(FOLLOWUP_FORM)]
+            dispatcher.utter_message(response="utter_followup_declined")
+            return [SlotSet("last_question", None)]
 
         if question == SHOW_PLACES_QUESTION:
             if affirm:
@@ -290,10 +281,21 @@ class ActionHandleFallback(SafetyFirstAction):
 
         if _consecutive_failures(tracker) >= 2:
             logger.info("Two failures in a row in conversation %s.", tracker.sender_id)
-            dispatcher.utter_message(response="utter_counsellor_after_failures")
-            return []
+            return await _hand_over_after_failures(dispatcher, tracker)
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []
+
+
+async def _hand_over_after_failures(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> List[EventType]:
+    """Queue the conversation for a counsellor after two failures, or offer the follow-up."""
+    escalation = await request_counsellor(tracker, "fallback")
+    if escalation.status == "unavailable":
+        dispatcher.utter_message(response="utter_counsellor_after_failures")
+        return []
+    dispatcher.utter_message(response="utter_handoff_failures_intro")
+    return answer_escalation(dispatcher, escalation)
 
 
 def _consecutive_failures(tracker: Tracker) -> int:

@@ -9,11 +9,13 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import distress
 from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
+from bot.actions.handoff import paused_events, request_counsellor_blocking
+from handoff.store import TranscriptEntry
 from knowledge.helplines import Helplines, load_helplines
 
 logger = logging.getLogger(__name__)
@@ -92,9 +94,14 @@ def answer_distress(
         assessment: The rule layer's grading; computed from the latest text
             when missing.
 
+    After the numbers, the conversation is queued as urgent for a
+    counsellor when the chat is open. Otherwise the reply states when the
+    chat reopens.
+
     Returns:
         Slot events: the pending yes/no question is reset, or set to a
-        check-in for hyperbole.
+        check-in for hyperbole; and the events that pause the bot when a
+        counsellor takes over.
     """
     if assessment is None:
         assessment = assess(tracker.latest_message.get("text") or "")
@@ -141,11 +148,48 @@ def answer_distress(
             )
             listed.extend(("3114", "fil-sante-jeunes"))
 
-    dispatcher.utter_message(text=helplines_text(helplines, listed))
+    numbers = helplines_text(helplines, listed)
+    dispatcher.utter_message(text=numbers)
     dispatcher.utter_message(
         response="utter_distress_counsellor", **_number_variables(helplines, "3114")
     )
+    handoff_events = _escalate_distress(dispatcher, tracker, helplines, numbers)
+    if handoff_events:
+        # The counsellor reads the answer to a pending question; the bot
+        # must not take the first message after the hand-back for it.
+        return [SlotSet("last_question", None)] + handoff_events
     return [SlotSet("last_question", next_question)]
+
+
+def _escalate_distress(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    helplines: Helplines,
+    numbers: Text,
+) -> List[EventType]:
+    """Queue the conversation as urgent after the numbers were sent, or state when the chat reopens.
+
+    Returns:
+        The events that pause the bot when the conversation was queued, else
+        no event.
+    """
+    escalation = request_counsellor_blocking(
+        tracker, "distress", urgent=True, extra_transcript=[TranscriptEntry("bot", numbers)]
+    )
+    if escalation.queued:
+        dispatcher.utter_message(response="utter_handoff_distress_queued")
+        return paused_events()
+    if escalation.status == "closed":
+        variables = _number_variables(helplines, "3114")
+        if escalation.opening_text:
+            dispatcher.utter_message(
+                response="utter_handoff_distress_closed", opening=escalation.opening_text, **variables
+            )
+        else:
+            dispatcher.utter_message(response="utter_handoff_distress_closed_unknown", **variables)
+    # Other outcomes (no live chat on this channel, a fault) add nothing:
+    # utter_distress_counsellor already names the lines that answer day and night.
+    return []
 
 
 def answer_suicide_followup(

@@ -14,12 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def load_domain() -> Dict[str, Any]:
     """Merge the domain files the way Rasa does for the keys the actions read."""
-    merged: Dict[str, Any] = {"responses": {}, "intents": [], "slots": {}}
+    merged: Dict[str, Any] = {"responses": {}, "intents": [], "slots": {}, "forms": {}}
     for path in sorted((ROOT / "bot" / "domain").glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         merged["responses"].update(content.get("responses") or {})
         merged["intents"] += content.get("intents") or []
         merged["slots"].update(content.get("slots") or {})
+        merged["forms"].update(content.get("forms") or {})
     return merged
 
 
@@ -36,14 +37,16 @@ def make_tracker(
     slots: Optional[Dict[str, Any]] = None,
     events: Optional[List[Dict[str, Any]]] = None,
     sender_id: str = "test-conversation",
+    input_channel: Optional[str] = None,
 ) -> Tracker:
-    """Build a tracker whose latest message is the given one."""
+    """Build a tracker whose latest message is the given one, received on `input_channel`."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
         "entities": entities or [],
     }
-    all_events = list(events or []) + [{"event": "user", "text": text, "parse_data": latest}]
+    user_event = {"event": "user", "text": text, "parse_data": latest, "input_channel": input_channel}
+    all_events = list(events or []) + [user_event]
     return Tracker(
         sender_id=sender_id,
         slots=dict(slots or {}),

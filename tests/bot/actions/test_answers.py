@@ -3,7 +3,6 @@
 from bot.actions.answers import (
     ActionAnswerAdult,
     ActionAnswerRights,
-    ActionCounsellorInfo,
     ActionExplainScheme,
     ActionHandleFallback,
     ActionHandleYesNo,
@@ -63,10 +62,7 @@ def test_adult_harassment_adds_3018(run_action):
     assert "3018" in result.texts
 
 
-def test_counsellor_offer_then_yes_searches(run_action):
-    offer = run_action(ActionCounsellorInfo(), make_tracker("je peux parler a une vraie personne ?", "ask_counsellor"))
-    assert offer.slot("last_question") == "show_places"
-
+def test_yes_to_places_offer_searches(run_action):
     reply = run_action(ActionHandleYesNo(), make_tracker("oui", "affirm", slots={"last_question": "show_places"}))
     assert reply.responses == ["utter_ask_location"]
     assert reply.slot("pending_search") == "place"
@@ -87,13 +83,6 @@ def test_fallback_place_name_resumes_search(run_action):
     tracker = make_tracker("Villeurbane", "nlu_fallback", slots={"pending_search": "place", "place_type": "cio"})
     result = run_action(ActionHandleFallback(), tracker)
     assert {card["type"] for card in result.cards} == {"cio"}
-
-
-def test_fallback_twice_offers_help(run_action):
-    first = {"event": "user", "text": "hjkl qsdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}
-    tracker = make_tracker("ghhhh bbbbv", "nlu_fallback", events=[first])
-    result = run_action(ActionHandleFallback(), tracker)
-    assert result.responses == ["utter_counsellor_after_failures"]
 
 
 def test_fallback_once_asks_rephrase(run_action):
