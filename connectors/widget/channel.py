@@ -9,23 +9,34 @@ a page reload and reaches every tab that shows it.
 On top of Rasa's own channel it:
 
 * reads typed text only as text (a leading ``/`` never becomes an intent) and
-  accepts a payload only when the bot offered it to that session;
+  accepts a payload only when the bot offered it to that session, or when it
+  is ``/ask_counsellor``, the payload of the widget's permanent button;
 * turns a position shared by the widget into a ``share_location`` payload;
 * replies in French to empty, malformed and too long messages instead of
   dropping them;
 * tells the user when a message produced no reply because of a fault;
-* shares emits between processes through Redis, so any process can send to a
-  socket held by another one.
+* hands every user message to the human handoff first
+  (`connectors.handoff_bridge`): while a counsellor has the conversation, or
+  while it waits in the queue, the message goes to the counsellor and Rasa
+  never sees it;
+* delivers again, when a session is confirmed, the counsellor messages that
+  the widget did not acknowledge, and records the widget's acknowledgements
+  (``message_ack``) and typing (``user_typing``);
+* shares emits between processes through Redis, so any process, the handoff
+  service included, can send to a socket held by another one.
 
 Limitations:
-    A reply emitted while the user's socket is disconnected is lost for that
-    socket; the widget shows the transcript it stored itself.
+    A bot reply emitted while the user's socket is disconnected is lost for
+    that socket; the widget shows the transcript it stored itself. Counsellor
+    and system messages are not lost: they stay undelivered until the widget
+    acknowledges them.
 """
 
-import json
 import logging
 import re
+import sys
 import uuid
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 import socketio
@@ -37,7 +48,9 @@ from sanic.request import Request
 from sanic.exceptions import ServerError
 from sanic.response import HTTPResponse
 
+from connectors.handoff_bridge import HandoffBridge, valid_message_ids
 from connectors.user_input import (
+    COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
     OfferedPayloads,
     clean_typed_text,
@@ -55,6 +68,21 @@ CHANNEL_NAME = "widget"
 # Session ids are random hex strings made by this channel or by Rasa's own
 # clients (uuid4().hex). Anything else is replaced by a new id.
 _SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+# Payloads accepted without having been offered: the widget's permanent
+# « Parler à un conseiller » button sends this one.
+ALWAYS_ALLOWED_PAYLOADS = frozenset({"/ask_counsellor"})
+
+# Text stored for the counsellor in place of a position shared during a
+# handoff. The rounded coordinates are stored as the message payload.
+LOCATION_HANDOFF_TEXT = "📍 Position partagée"
+
+# Maximum length of a button title stored as the text of a button press during a handoff.
+MAX_BUTTON_TITLE_CHARS = 200
+
+# Event that tells the widget that a message went to the counsellors, so that
+# it does not show the assistant as typing a reply.
+HANDOFF_STATUS_EVENT = "handoff_status"
 
 
 def _new_session_id() -> Text:
@@ -185,7 +213,17 @@ class WidgetInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Create the channel from its block of credentials.yml.
+
+        The human handoff is on unless the block sets ``handoff: false``; it
+        reads its settings (HANDOFF_DATABASE_URL, REDIS_URL) from the
+        environment.
+        """
         credentials = credentials or {}
+        bridge = None
+        if str(credentials.get("handoff", "true")).strip().lower() not in ("false", "0", "no", "off"):
+            bridge = HandoffBridge.from_environment()
+            bridge.check_database()
         return cls(
             redis_url=credentials.get("redis_url") or "redis://127.0.0.1:6379/0",
             cors_allowed_origins=credentials.get("cors_allowed_origins") or "*",
@@ -193,6 +231,7 @@ class WidgetInput(InputChannel):
             max_message_chars=int(
                 credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS
             ),
+            handoff_bridge=bridge,
         )
 
     def __init__(
@@ -203,6 +242,7 @@ class WidgetInput(InputChannel):
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
         user_message_evt: Text = "user_uttered",
         bot_message_evt: Text = "bot_uttered",
+        handoff_bridge: Optional[HandoffBridge] = None,
     ) -> None:
         """Create the channel.
 
@@ -215,6 +255,8 @@ class WidgetInput(InputChannel):
             max_message_chars: Maximum length of a text handed to Rasa.
             user_message_evt: Event name of user messages.
             bot_message_evt: Event name of bot messages.
+            handoff_bridge: The human handoff; None turns it off, and every
+                message then goes to Rasa.
         """
         self.redis_url = redis_url
         self.cors_allowed_origins = _parse_origins(cors_allowed_origins)
@@ -224,6 +266,7 @@ class WidgetInput(InputChannel):
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[socketio.AsyncServer] = None
         self.offered_payloads: Optional[OfferedPayloads] = None
+        self.handoff_bridge = handoff_bridge
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Return an output channel, used by Rasa's API to reach this channel."""
@@ -280,6 +323,14 @@ class WidgetInput(InputChannel):
         async def user_uttered(sid: Text, data: Any = None) -> None:
             await handler.handle(sid, data)
 
+        @sio.on("message_ack")
+        async def message_ack(sid: Text, data: Any = None) -> None:
+            await handler.acknowledge(sid, data)
+
+        @sio.on("user_typing")
+        async def user_typing(sid: Text, data: Any = None) -> None:
+            await handler.user_typing(sid)
+
         return widget_webhook
 
     def _cors_headers(self, request: Request) -> Dict[Text, Text]:
@@ -313,8 +364,27 @@ def _parse_origins(value: Text) -> Any:
     return [origin.strip() for origin in value.split(",") if origin.strip()]
 
 
+@dataclass
+class _Incoming:
+    """One user message, read and checked.
+
+    Attributes:
+        rasa_text: what Rasa receives: typed text cut to the length limit,
+            or a payload.
+        truncated: whether `rasa_text` was cut.
+        handoff_text: what a counsellor reads: the whole typed text, the
+            title of a button, or a note for a shared position.
+        handoff_payload: structured content stored with `handoff_text`, or None.
+    """
+
+    rasa_text: Text
+    truncated: bool
+    handoff_text: Text
+    handoff_payload: Optional[Dict[Text, Any]] = None
+
+
 class _MessageHandler:
-    """Turns socket events into Rasa user messages."""
+    """Turns socket events into handoff messages or Rasa user messages."""
 
     def __init__(
         self,
@@ -329,11 +399,15 @@ class _MessageHandler:
         assert self.channel.sio is not None
         return self.channel.sio
 
+    @property
+    def bridge(self) -> Optional[HandoffBridge]:
+        return self.channel.handoff_bridge
+
     async def _notify(self, room: Text, text: Text) -> None:
         await self.sio.emit(self.channel.bot_message_evt, {"text": text}, room=room)
 
     async def start_session(self, sid: Text, data: Any) -> Text:
-        """Confirm a session id to a socket and make the socket join its room."""
+        """Confirm a session id to a socket, make the socket join its room, and deliver pending messages."""
         requested = data.get("session_id") if isinstance(data, dict) else None
         session_id = valid_session_id(requested) or _new_session_id()
         if requested and requested != session_id:
@@ -343,11 +417,33 @@ class _MessageHandler:
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.emit("session_confirm", session_id, room=sid)
         logger.debug("Socket %s joined session %s.", sid, session_id)
+        await self._deliver_pending(sid, session_id)
         return session_id
 
+    async def _deliver_pending(self, sid: Text, session_id: Text) -> None:
+        """Send this socket the counsellor messages that no socket of the session acknowledged."""
+        if self.bridge is None:
+            return
+
+        async def send(message: Dict[Text, Any]) -> None:
+            await self.sio.emit(self.channel.bot_message_evt, message, room=sid)
+
+        try:
+            await self.bridge.deliver_pending(CHANNEL_NAME, session_id, send)
+        except Exception:
+            # The session works without them: they stay undelivered in SQL
+            # and are sent again on the next connection.
+            logger.exception("Delivering pending handoff messages to session %s failed.", session_id)
+
+    async def _confirmed_session(self, sid: Text) -> Optional[Text]:
+        try:
+            session = await self.sio.get_session(sid)
+        except KeyError:
+            return None
+        return session.get("session_id") if session else None
+
     async def _session_of(self, sid: Text, data: Dict) -> Text:
-        session = await self.sio.get_session(sid)
-        confirmed = session.get("session_id") if session else None
+        confirmed = await self._confirmed_session(sid)
         if confirmed:
             return confirmed
         # A client that skipped session_request gets one implicitly, as
@@ -362,9 +458,16 @@ class _MessageHandler:
             return
 
         sender_id = await self._session_of(sid, data)
-        text = await self._text_for_rasa(sender_id, data)
-        if text is None:
+        incoming = await self._read_message(sender_id, data)
+        if incoming is None:
             return
+
+        if await self._route_to_counsellor(sender_id, incoming):
+            return
+
+        if incoming.truncated:
+            logger.info("Session %s sent a message longer than the limit.", sender_id)
+            await self._notify(sender_id, messages.TRUNCATED_MESSAGE)
 
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
@@ -374,7 +477,7 @@ class _MessageHandler:
             self.sio, self.channel.offered_payloads, self.channel.bot_message_evt
         )
         message = UserMessage(
-            text,
+            incoming.rasa_text,
             output,
             sender_id,
             input_channel=CHANNEL_NAME,
@@ -393,19 +496,50 @@ class _MessageHandler:
             logger.warning("A message of session %s produced no reply.", sender_id)
             await self._notify(sender_id, messages.TECHNICAL_PROBLEM)
 
-    async def _text_for_rasa(self, sender_id: Text, data: Dict) -> Optional[Text]:
-        """Return the text to hand to Rasa, or None when the channel replied itself."""
+    async def _route_to_counsellor(self, sender_id: Text, incoming: _Incoming) -> bool:
+        """Give the message to the human handoff; return True when a counsellor gets it instead of Rasa."""
+        if self.bridge is None:
+            return False
+        try:
+            routed = await self.bridge.handle_user_message(
+                CHANNEL_NAME, sender_id, incoming.handoff_text, incoming.handoff_payload
+            )
+        except Exception:
+            # A fault in the handoff must never silence the bot.
+            logger.exception("The handoff failed on a message of session %s, Rasa handles it.", sender_id)
+            return False
+        if routed:
+            await self.sio.emit(HANDOFF_STATUS_EVENT, {"with_counsellor": True}, room=sender_id)
+        return routed
+
+    async def acknowledge(self, sid: Text, data: Any) -> None:
+        """Handle one ``message_ack`` event: the widget showed these counsellor messages."""
+        sender_id = await self._confirmed_session(sid)
+        if sender_id is None or self.bridge is None or not isinstance(data, dict):
+            return
+        message_ids = valid_message_ids(data.get("message_ids"))
+        if not message_ids:
+            return
+        try:
+            await self.bridge.acknowledge(CHANNEL_NAME, sender_id, message_ids)
+        except Exception:
+            logger.exception("Recording acknowledged messages of session %s failed.", sender_id)
+
+    async def user_typing(self, sid: Text) -> None:
+        """Handle one ``user_typing`` event: the console shows it while a counsellor has the conversation."""
+        sender_id = await self._confirmed_session(sid)
+        if sender_id is None or self.bridge is None:
+            return
+        try:
+            await self.bridge.user_typing(CHANNEL_NAME, sender_id)
+        except Exception:
+            logger.exception("Forwarding typing of session %s failed.", sender_id)
+
+    async def _read_message(self, sender_id: Text, data: Dict) -> Optional[_Incoming]:
+        """Read a ``user_uttered`` event, or return None when the channel replied itself."""
         location = data.get("location")
         if location is not None:
-            payload = None
-            if isinstance(location, dict):
-                payload = location_payload(
-                    location.get("latitude"), location.get("longitude")
-                )
-            if payload is None:
-                logger.info("Session %s sent an invalid position.", sender_id)
-                await self._notify(sender_id, messages.INVALID_POSITION)
-            return payload
+            return await self._read_location(sender_id, location)
 
         raw = data.get("message")
         if raw is None:
@@ -417,9 +551,13 @@ class _MessageHandler:
 
         if is_payload(raw):
             payload = raw.strip()
-            assert self.channel.offered_payloads is not None
-            if await self.channel.offered_payloads.was_offered(sender_id, payload):
-                return payload
+            if await self._payload_allowed(sender_id, payload):
+                return _Incoming(
+                    rasa_text=payload,
+                    truncated=False,
+                    handoff_text=_button_title(data.get("title")) or payload,
+                    handoff_payload={"type": "button", "payload": payload},
+                )
             logger.info(
                 "Session %s sent a payload that was not offered; read as text.",
                 sender_id,
@@ -429,7 +567,42 @@ class _MessageHandler:
         if not text:
             await self._notify(sender_id, messages.EMPTY_MESSAGE)
             return None
-        if truncated:
-            logger.info("Session %s sent a message longer than the limit.", sender_id)
-            await self._notify(sender_id, messages.TRUNCATED_MESSAGE)
-        return text
+        # A counsellor reads the whole message: the limit protects the NLU
+        # pipeline only.
+        whole_text = clean_typed_text(raw, sys.maxsize)[0] if truncated else text
+        return _Incoming(rasa_text=text, truncated=truncated, handoff_text=whole_text)
+
+    async def _payload_allowed(self, sender_id: Text, payload: Text) -> bool:
+        if payload in ALWAYS_ALLOWED_PAYLOADS:
+            return True
+        assert self.channel.offered_payloads is not None
+        return await self.channel.offered_payloads.was_offered(sender_id, payload)
+
+    async def _read_location(self, sender_id: Text, location: Any) -> Optional[_Incoming]:
+        payload = None
+        if isinstance(location, dict):
+            payload = location_payload(location.get("latitude"), location.get("longitude"))
+        if payload is None:
+            logger.info("Session %s sent an invalid position.", sender_id)
+            await self._notify(sender_id, messages.INVALID_POSITION)
+            return None
+        # location_payload accepted the values, so they convert to floats.
+        coordinates = {
+            "type": "location",
+            "latitude": round(float(location["latitude"]), COORDINATE_DECIMALS),
+            "longitude": round(float(location["longitude"]), COORDINATE_DECIMALS),
+        }
+        return _Incoming(
+            rasa_text=payload,
+            truncated=False,
+            handoff_text=LOCATION_HANDOFF_TEXT,
+            handoff_payload=coordinates,
+        )
+
+
+def _button_title(value: Any) -> Optional[Text]:
+    """Return the cleaned title that the widget sent with a button press, or None."""
+    if not isinstance(value, str):
+        return None
+    title, _ = clean_typed_text(value, MAX_BUTTON_TITLE_CHARS)
+    return title or None

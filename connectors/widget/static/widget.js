@@ -10,7 +10,10 @@
  *
  * The widget talks to the Rasa server with the events of Rasa's socket.io
  * channel (session_request, session_confirm, user_uttered, bot_uttered) and
- * reads the helplines from GET <server>/webhooks/widget/helplines.
+ * reads the helplines from GET <server>/webhooks/widget/helplines. For the
+ * human handoff it also receives counsellor_typing and handoff_status, and
+ * sends message_ack (for every message that carries a message_id) and
+ * user_typing.
  *
  * Text from the server or the user is only ever inserted with textContent
  * and createElement, so markup inside a message is shown as typed.
@@ -33,6 +36,15 @@
   // The character counter appears from this length on, so it stays out of the way.
   const COUNTER_THRESHOLD = 1800;
   const TYPING_TIMEOUT_MS = 15000;
+  // A counsellor's typing indicator disappears after this long without news,
+  // in case the "stopped typing" event was lost.
+  const COUNSELLOR_TYPING_TIMEOUT_MS = 10000;
+  // The widget sends user_typing at most this often.
+  const USER_TYPING_INTERVAL_MS = 2000;
+  // Message ids remembered to drop a message delivered twice, beyond those of
+  // the stored transcript.
+  const MAX_SEEN_MESSAGE_IDS = 500;
+  const ASK_COUNSELLOR_PAYLOAD = "/ask_counsellor";
   const GEOLOCATION_TIMEOUT_MS = 15000;
   const GEOLOCATION_MAX_AGE_MS = 60000;
   const HELPLINES_TIMEOUT_MS = 10000;
@@ -49,6 +61,7 @@
     launcherCloseLabel: "Fermer la discussion avec Seconde chance",
     title: "Seconde chance",
     subtitle: "Assistant automatique : ce n'est pas une personne qui te répond.",
+    subtitleCounsellor: "Ta conversation est transmise à un conseiller : une personne te répond.",
     newConversation: "Nouvelle conversation",
     close: "Fermer la discussion",
     confirmQuestion: "Effacer cette conversation et en commencer une nouvelle ?",
@@ -86,6 +99,9 @@
     counterLimit: " : limite atteinte",
     quickRepliesLabel: "Réponses proposées",
     typing: "L'assistant écrit…",
+    counsellorTyping: "Le conseiller écrit…",
+    counsellorName: "Conseiller",
+    askCounsellor: "Parler à un conseiller",
     pending: "en attente",
     failedLocation: "Non envoyé : appuie de nouveau sur « Me localiser ».",
     disconnected: "Connexion perdue, nouvelle tentative…",
@@ -125,6 +141,7 @@
     send: ["M4 12l16-8-6 16-2.5-6.5z"],
     pin: ["M12 21s-7-6-7-11.5a7 7 0 0 1 14 0C19 15 12 21 12 21z", "M12 12a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z"],
     phone: ["M6 3h3l2 5-2.5 1.5a11 11 0 0 0 6 6L16 13l5 2v3a2 2 0 0 1-2 2A17 17 0 0 1 4 5a2 2 0 0 1 2-2z"],
+    person: ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z", "M4 21a8 8 0 0 1 16 0"],
   };
 
   const script = document.currentScript;
@@ -140,6 +157,9 @@
     isOpen: false,
     locating: false,
     nextId: 0,
+    // True once a message went to the counsellors, until the assistant replies
+    // again. The assistant's typing dots are not shown meanwhile.
+    withCounsellor: false,
   };
   // Coordinates of location messages not sent yet. They stay in memory only,
   // so a position is never written to the device's storage.
@@ -149,6 +169,14 @@
   const ui = {};
   let socket = null;
   let typingTimer = null;
+  let counsellorTypingTimer = null;
+  let lastUserTypingSent = 0;
+  // Ids of the counsellor and system messages already shown, to drop a
+  // message that the server delivers again.
+  const seenMessageIds = new Set();
+  // Ids shown but not acknowledged yet, sent with the next message_ack.
+  let pendingAcks = [];
+  let ackTimer = null;
   // First message shown since the user's last message, kept in view by scrollToNode.
   let replyStart = null;
 
@@ -239,12 +267,20 @@
     state.lastActivity = record.lastActivity;
     state.sessionId = storageRead(SESSION_KEY) || null;
     state.nextId = state.items.length;
+    state.withCounsellor = record.withCounsellor === true;
+    state.items.forEach(function (item) {
+      const messageId = item.message ? validMessageId(item.message.message_id) : null;
+      if (messageId !== null) {
+        seenMessageIds.add(messageId);
+      }
+    });
   }
 
   function saveConversation() {
     const record = {
       version: TRANSCRIPT_VERSION,
       lastActivity: state.lastActivity,
+      withCounsellor: state.withCounsellor,
       items: state.items.slice(-MAX_STORED_ITEMS),
     };
     storageWrite(TRANSCRIPT_KEY, JSON.stringify(record));
@@ -497,7 +533,26 @@
     if (data.attachment) {
       console.warn(LOG_PREFIX, "Ignored an attachment, which the widget does not show.");
     }
-    return Object.keys(message).length ? message : null;
+    if (!Object.keys(message).length) {
+      return null;
+    }
+
+    // Messages of the human handoff: who wrote them, and their id for the acknowledgement.
+    if (data.author === "counsellor" || data.author === "system") {
+      message.author = data.author;
+    }
+    if (data.author === "counsellor") {
+      message.counsellor_name = textOf(data.counsellor_name) || TEXT.counsellorName;
+    }
+    const messageId = validMessageId(data.message_id);
+    if (messageId !== null) {
+      message.message_id = messageId;
+    }
+    return message;
+  }
+
+  function validMessageId(value) {
+    return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
   }
 
   /* ---------- Rendering of transcript items ---------- */
@@ -665,12 +720,33 @@
     return group;
   }
 
+  function isNoticeOnly(message) {
+    return !message.text && !message.quick_replies && Boolean(message.custom) &&
+      message.custom.type === "notice";
+  }
+
   function renderBotItem(item) {
-    const node = el("li", "sc-item sc-item-bot");
     const message = item.message || {};
-    node.appendChild(visuallyHidden(TEXT.botPrefix));
+    if (isNoticeOnly(message)) {
+      // A notice ("Un conseiller a rejoint la conversation.") belongs to no
+      // speaker: it is centred, like the widget's own notices.
+      const noticeNode = el("li", "sc-item sc-item-notice sc-item-system");
+      noticeNode.appendChild(renderCustom(message.custom));
+      return noticeNode;
+    }
+    const fromCounsellor = message.author === "counsellor";
+    const node = el("li", fromCounsellor ? "sc-item sc-item-bot sc-item-counsellor" : "sc-item sc-item-bot");
+    if (fromCounsellor) {
+      const name = message.counsellor_name || TEXT.counsellorName;
+      const author = el("p", "sc-author", name);
+      author.setAttribute("aria-hidden", "true");
+      node.appendChild(author);
+      node.appendChild(visuallyHidden(name + " : "));
+    } else {
+      node.appendChild(visuallyHidden(TEXT.botPrefix));
+    }
     if (message.text) {
-      const bubble = el("div", "sc-bubble sc-bubble-bot");
+      const bubble = el("div", fromCounsellor ? "sc-bubble sc-bubble-counsellor" : "sc-bubble sc-bubble-bot");
       appendLinkifiedText(bubble, message.text);
       node.appendChild(bubble);
     }
@@ -769,6 +845,9 @@
     state.sessionConfirmed = false;
     pendingLocations.clear();
     itemNodes.clear();
+    seenMessageIds.clear();
+    pendingAcks = [];
+    setWithCounsellor(false);
     replyStart = null;
     storageRemove(TRANSCRIPT_KEY);
     storageRemove(SESSION_KEY);
@@ -776,6 +855,7 @@
       ui.messages.textContent = "";
       ui.welcome.hidden = false;
       hideTyping();
+      hideCounsellorTyping();
     }
   }
 
@@ -826,6 +906,10 @@
         return;
       }
       const data = { message: item.outgoing || item.text, session_id: state.sessionId };
+      if (item.outgoing && item.outgoing !== item.text) {
+        // A button press: the title is what a counsellor reads during a handoff.
+        data.title = item.text;
+      }
       if (item.hasLocation) {
         const location = pendingLocations.get(item.id);
         if (!location) {
@@ -847,7 +931,7 @@
       sent += 1;
     });
     saveConversation();
-    if (sent > 0) {
+    if (sent > 0 && !state.withCounsellor) {
       showTyping();
     }
   }
@@ -880,6 +964,57 @@
     // On a phone, focusing the input would open the keyboard over the reply.
     if (!isFullScreen()) {
       ui.input.focus();
+    }
+  }
+
+  function onAskCounsellor() {
+    sendUserMessage(TEXT.askCounsellor, ASK_COUNSELLOR_PAYLOAD, null);
+    if (!isFullScreen()) {
+      ui.input.focus();
+    }
+  }
+
+  // Tell the server that the user is typing, at most every 2 s. The server
+  // forwards it to the counsellor only while one has the conversation.
+  function onUserTyping() {
+    if (!ui.input.value.trim() || !isSocketReady()) {
+      return;
+    }
+    const now = Date.now();
+    if (now - lastUserTypingSent < USER_TYPING_INTERVAL_MS) {
+      return;
+    }
+    lastUserTypingSent = now;
+    socket.emit("user_typing", { session_id: state.sessionId });
+  }
+
+  /* ---------- Acknowledgements of counsellor messages ---------- */
+
+  function queueAck(messageId) {
+    pendingAcks.push(messageId);
+    if (ackTimer === null) {
+      // Messages delivered together are acknowledged together.
+      ackTimer = window.setTimeout(flushAcks, 0);
+    }
+  }
+
+  // Send the pending acknowledgements once the session is confirmed. A lost
+  // one does no harm: the server sends unacknowledged messages again.
+  function flushAcks() {
+    ackTimer = null;
+    if (!pendingAcks.length || !isSocketReady()) {
+      return;
+    }
+    const ids = pendingAcks;
+    pendingAcks = [];
+    socket.emit("message_ack", { session_id: state.sessionId, message_ids: ids });
+  }
+
+  function rememberMessageId(messageId) {
+    seenMessageIds.add(messageId);
+    if (seenMessageIds.size > MAX_SEEN_MESSAGE_IDS) {
+      // Sets iterate in insertion order: drop the oldest id.
+      seenMessageIds.delete(seenMessageIds.values().next().value);
     }
   }
 
@@ -950,6 +1085,48 @@
     }
   }
 
+  function showCounsellorTyping() {
+    ui.counsellorTyping.hidden = false;
+    window.clearTimeout(counsellorTypingTimer);
+    counsellorTypingTimer = window.setTimeout(hideCounsellorTyping, COUNSELLOR_TYPING_TIMEOUT_MS);
+    scrollToBottom();
+  }
+
+  function hideCounsellorTyping() {
+    window.clearTimeout(counsellorTypingTimer);
+    if (ui.counsellorTyping) {
+      ui.counsellorTyping.hidden = true;
+    }
+  }
+
+  function onCounsellorTyping(data) {
+    if (data && data.typing === true) {
+      hideTyping();
+      showCounsellorTyping();
+    } else {
+      hideCounsellorTyping();
+    }
+  }
+
+  // Record whether the conversation is with the counsellors, and show it
+  // under the title, which otherwise states that no person replies.
+  function setWithCounsellor(withCounsellor) {
+    state.withCounsellor = withCounsellor;
+    if (ui.subtitle) {
+      ui.subtitle.textContent = withCounsellor ? TEXT.subtitleCounsellor : TEXT.subtitle;
+    }
+  }
+
+  // The server routed the user's message to the counsellors: no reply of the
+  // assistant is coming.
+  function onHandoffStatus(data) {
+    if (data && data.with_counsellor === true) {
+      setWithCounsellor(true);
+      hideTyping();
+      saveConversation();
+    }
+  }
+
   function setConnection(connection, message) {
     state.connection = connection;
     ui.status.hidden = connection !== "disconnected" && connection !== "failed";
@@ -978,6 +1155,7 @@
     }
     saveConversation();
     flushPending();
+    flushAcks();
   }
 
   function onBotUttered(data) {
@@ -986,11 +1164,28 @@
       console.warn(LOG_PREFIX, "Ignored a bot_uttered event that is not an object.");
       return;
     }
+    const messageId = validMessageId(data.message_id);
+    if (messageId !== null && seenMessageIds.has(messageId)) {
+      // Delivered again because the acknowledgement did not arrive: show it once.
+      queueAck(messageId);
+      return;
+    }
     const message = normaliseBotMessage(data);
     if (!message) {
       return;
     }
+    if (message.author === "counsellor") {
+      setWithCounsellor(true);
+      hideCounsellorTyping();
+    } else if (!message.author) {
+      // The assistant replies again, so the handoff is over.
+      setWithCounsellor(false);
+    }
     addItem({ kind: "bot", message: message, usedReply: null });
+    if (messageId !== null) {
+      rememberMessageId(messageId);
+      queueAck(messageId);
+    }
     if (!state.isOpen) {
       ui.root.classList.add("sc-has-unread");
     }
@@ -1007,9 +1202,12 @@
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotUttered);
+    socket.on("counsellor_typing", onCounsellorTyping);
+    socket.on("handoff_status", onHandoffStatus);
     socket.on("disconnect", function (reason) {
       state.sessionConfirmed = false;
       hideTyping();
+      hideCounsellorTyping();
       setConnection("disconnected");
       // After a disconnection decided by the server, socket.io does not reconnect by itself.
       if (reason === "io server disconnect") {
@@ -1345,7 +1543,8 @@
     const title = el("h2", "sc-title", TEXT.title);
     title.id = "sc-title";
     titles.appendChild(title);
-    titles.appendChild(el("p", "sc-subtitle", TEXT.subtitle));
+    ui.subtitle = el("p", "sc-subtitle", TEXT.subtitle);
+    titles.appendChild(ui.subtitle);
     header.appendChild(titles);
 
     ui.newButton = button("sc-icon-button sc-new-conversation", null, showConfirm);
@@ -1423,6 +1622,7 @@
     ui.input.setAttribute("aria-describedby", "sc-counter");
     ui.input.addEventListener("keydown", onInputKeydown);
     ui.input.addEventListener("input", updateInput);
+    ui.input.addEventListener("input", onUserTyping);
     row.appendChild(ui.input);
 
     const send = el("button", "sc-send");
@@ -1434,11 +1634,17 @@
     form.appendChild(row);
 
     const tools = el("div", "sc-composer-tools");
+    const actions = el("div", "sc-composer-actions");
     ui.locate = button("sc-button sc-locate", null, requestLocation);
     ui.locate.appendChild(icon("pin"));
     ui.locateText = el("span", "sc-locate-text", TEXT.locate);
     ui.locate.appendChild(ui.locateText);
-    tools.appendChild(ui.locate);
+    actions.appendChild(ui.locate);
+    ui.askCounsellor = button("sc-button sc-ask-counsellor", null, onAskCounsellor);
+    ui.askCounsellor.appendChild(icon("person"));
+    ui.askCounsellor.appendChild(el("span", "sc-ask-counsellor-text", TEXT.askCounsellor));
+    actions.appendChild(ui.askCounsellor);
+    tools.appendChild(actions);
     ui.counter = el("p", "sc-counter");
     ui.counter.id = "sc-counter";
     ui.counter.hidden = true;
@@ -1522,6 +1728,16 @@
     ui.typing.appendChild(dots);
     ui.typing.appendChild(visuallyHidden(TEXT.typing));
     ui.scroll.appendChild(ui.typing);
+    ui.counsellorTyping = el("div", "sc-counsellor-typing");
+    ui.counsellorTyping.hidden = true;
+    const counsellorDots = el("span", "sc-typing-dots");
+    counsellorDots.setAttribute("aria-hidden", "true");
+    counsellorDots.appendChild(el("span", "sc-typing-dot"));
+    counsellorDots.appendChild(el("span", "sc-typing-dot"));
+    counsellorDots.appendChild(el("span", "sc-typing-dot"));
+    ui.counsellorTyping.appendChild(counsellorDots);
+    ui.counsellorTyping.appendChild(el("span", "sc-typing-label", TEXT.counsellorTyping));
+    ui.scroll.appendChild(ui.counsellorTyping);
     body.appendChild(ui.scroll);
     ui.help = buildHelp();
     body.appendChild(ui.help);
@@ -1532,6 +1748,7 @@
     document.body.appendChild(root);
 
     renderTranscript();
+    setWithCounsellor(state.withCounsellor);
     // The live region is switched on after the stored transcript is drawn,
     // so that a screen reader does not read the whole history again on reload.
     ui.messages.setAttribute("role", "log");

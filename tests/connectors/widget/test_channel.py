@@ -5,95 +5,32 @@ tests see exactly what the channel hands to Rasa; the end-to-end tests use
 the real Rasa server.
 """
 
-import asyncio
-from typing import Any, Dict, List
-
 import pytest
-import socketio
 from redis import asyncio as aioredis
-from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from connectors.widget import messages
 from connectors.widget.channel import WidgetInput, valid_session_id
-from tests.integration.stack import free_port
-
-
-class RecordingRasa:
-    """Stands in for Rasa: records messages and answers by a small script."""
-
-    def __init__(self) -> None:
-        self.messages: List[UserMessage] = []
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.messages.append(message)
-        if message.text == "silence":
-            return
-        if message.text == "panne":
-            raise RuntimeError("simulated fault")
-        if message.text == "boutons":
-            await message.output_channel.send_text_with_buttons(
-                message.sender_id, "Choisis :", [{"title": "Lieu", "payload": "/find_place"}]
-            )
-            return
-        await message.output_channel.send_text_message(message.sender_id, f"reçu : {message.text}")
-
-
-class SocketUser:
-    """An asyncio socket.io client that collects bot messages."""
-
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.bot_messages: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
-        self.confirmed: "asyncio.Queue[str]" = asyncio.Queue()
-        self.client.on("bot_uttered", self._on_bot)
-        self.client.on("session_confirm", self._on_confirm)
-        self.session_id = ""
-
-    async def _on_bot(self, data: Dict[str, Any]) -> None:
-        await self.bot_messages.put(data)
-
-    async def _on_confirm(self, session_id: str) -> None:
-        await self.confirmed.put(session_id)
-
-    async def connect(self, url: str, session_id: Any = None) -> "SocketUser":
-        await self.client.connect(url, socketio_path="/socket.io", transports=["websocket"])
-        await self.client.emit("session_request", {"session_id": session_id})
-        self.session_id = await asyncio.wait_for(self.confirmed.get(), 5)
-        return self
-
-    async def next_message(self, timeout: float = 5) -> Dict[str, Any]:
-        return await asyncio.wait_for(self.bot_messages.get(), timeout)
+from tests.connectors.widget.socket_client import RecordingRasa, SocketUser, forget_offered_payloads, serve_widget
 
 
 @pytest.fixture
 async def widget_server(redis_url):
-    """A Sanic app serving the widget channel on a free port."""
+    """A Sanic app serving the widget channel, without the human handoff, on a free port."""
     rasa = RecordingRasa()
     channel = WidgetInput(redis_url=redis_url, cors_allowed_origins="*")
-    # Sanic rewrites some of its methods when an app starts; in test mode it
-    # keeps the originals, so that several apps can start in one process.
-    Sanic.test_mode = True
-    app = Sanic(f"widget_test_{free_port()}")
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/widget")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    task = asyncio.ensure_future(server.serve_forever())
-    # Let the Redis manager start listening before the first emit.
-    await asyncio.sleep(0.3)
-    yield f"http://127.0.0.1:{port}", rasa
-    task.cancel()
-    server.close()
-    await server.wait_closed()
+    async with serve_widget(channel, rasa) as url:
+        yield url, rasa
 
 
 @pytest.fixture
-async def user(widget_server):
+async def user(widget_server, redis_url):
     url, _ = widget_server
     socket_user = await SocketUser().connect(url)
     yield socket_user
     await socket_user.client.disconnect()
+    redis_client = aioredis.Redis.from_url(redis_url)
+    await forget_offered_payloads(redis_client, socket_user.session_id)
+    await redis_client.close()
 
 
 async def test_session_request_issues_id(user):
@@ -152,7 +89,7 @@ async def test_offered_payload_accepted(widget_server, user):
     assert rasa.messages[-1].text == "/find_place"
 
 
-async def test_payload_offered_elsewhere_refused(widget_server, user, unique_id):
+async def test_payload_offered_elsewhere_refused(widget_server, user, unique_id, redis_url):
     url, rasa = widget_server
     other = await SocketUser().connect(url, session_id=unique_id)
     await other.client.emit("user_uttered", {"message": "boutons", "session_id": other.session_id})
@@ -162,6 +99,9 @@ async def test_payload_offered_elsewhere_refused(widget_server, user, unique_id)
     await user.next_message()
     assert rasa.messages[-1].text == "find_place"
     await other.client.disconnect()
+    redis_client = aioredis.Redis.from_url(redis_url)
+    await forget_offered_payloads(redis_client, other.session_id)
+    await redis_client.close()
 
 
 async def test_empty_message_answered_without_rasa(widget_server, user):
