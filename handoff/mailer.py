@@ -107,8 +107,9 @@ def build_followup_message(
     message["Date"] = format_datetime(datetime.now().astimezone())
     domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else None
     message["Message-ID"] = make_msgid(domain=domain or None)
-    message["Content-Language"] = "fr"
     message.set_content("\n\n".join(parts) + "\n", charset="utf-8")
+    # After set_content, which replaces every Content-* header it finds.
+    message["Content-Language"] = "fr"
     return message
 
 

@@ -90,6 +90,7 @@ async def test_mail_headers(settings, smtp_server):
     assert message["Date"] is not None
     assert message.get_content_type() == "text/plain"
     assert message.get_content_charset() == "utf-8"
+    assert message["Content-Language"] == "fr"
 
 
 async def test_mail_french_body(settings, smtp_server):
