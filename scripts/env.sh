@@ -20,11 +20,14 @@
 : "${HANDOFF_PORT:=5006}"
 : "${HANDOFF_DATABASE_URL:=sqlite:///$VAR_DIR/handoff.sqlite3}"
 : "${RASA_URL:=http://$RASA_HOST:$RASA_PORT}"
+# Token of Rasa's HTTP API, which the handoff service uses to resume a
+# conversation; a new random one per run unless set.
+: "${RASA_TOKEN:=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 : "${WIDGET_ALLOWED_ORIGINS:=*}"
 
 export SECONDE_CHANCE_DATA KNOWLEDGE_DATABASE_URL REDIS_HOST REDIS_PORT REDIS_LOCK_DB \
   REDIS_URL TRACKER_DB_DIALECT TRACKER_DB_URL RASA_HOST RASA_PORT ACTION_PORT \
-  ACTION_ENDPOINT_URL DEMO_PORT WIDGET_ALLOWED_ORIGINS HANDOFF_PORT HANDOFF_DATABASE_URL RASA_URL
+  ACTION_ENDPOINT_URL DEMO_PORT WIDGET_ALLOWED_ORIGINS HANDOFF_PORT HANDOFF_DATABASE_URL RASA_URL RASA_TOKEN
 
 # Quieter third-party start-up: TensorFlow's C++ banner and SQLAlchemy's
 # notice about 2.0, which Rasa 3.6 cannot use.

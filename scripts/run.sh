@@ -40,7 +40,13 @@ pids+=($!)
 log "starting Rasa on $RASA_HOST:$RASA_PORT with $(basename "$model")"
 "$VENV/bin/rasa" run --model "$model" --endpoints endpoints.yml \
   --credentials credentials.yml --interface "$RASA_HOST" --port "$RASA_PORT" \
+  --enable-api --auth-token "$RASA_TOKEN" \
   > >(tee -a "$VAR_DIR/log/rasa.log") 2>&1 &
+pids+=($!)
+
+log "starting the handoff service (counsellor console) on 127.0.0.1:$HANDOFF_PORT"
+"$VENV/bin/python" -m handoff serve --host 127.0.0.1 --port "$HANDOFF_PORT" \
+  > >(tee -a "$VAR_DIR/log/handoff.log") 2>&1 &
 pids+=($!)
 
 log "starting the demo page on port $DEMO_PORT"
@@ -52,7 +58,9 @@ pids+=($!)
 wait_for_http "http://127.0.0.1:$ACTION_PORT/health" "the action server" 120
 wait_for_http "http://$RASA_HOST:$RASA_PORT/webhooks/widget/" "Rasa" 300
 wait_for_http "http://127.0.0.1:$DEMO_PORT/healthz" "the demo page" 30
-log "ready: open http://127.0.0.1:$DEMO_PORT in a browser (Ctrl-C to stop)"
+wait_for_http "http://127.0.0.1:$HANDOFF_PORT/healthz" "the handoff service" 60
+log "ready: the chat at http://127.0.0.1:$DEMO_PORT, the counsellor console at http://127.0.0.1:$HANDOFF_PORT (Ctrl-C to stop)"
+log "create a counsellor account with: .venv/bin/python -m handoff create-user LOGIN --role admin"
 
 # Stop everything as soon as one process exits.
 wait -n "${pids[@]}"
