@@ -181,9 +181,12 @@ class ActionAnswerAdult(SafetyFirstAction):
 
         # An adult reporting harassment or violence about a young person gets
         # the matching line even though the message is not their own distress.
-        assessment = assess(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        assessment = assess(text)
         ids: List[Text] = []
-        if assessment.situations & {"harassment", "threats"}:
+        # A teacher preparing a lesson on harassment is not reporting one, so
+        # the rules find no situation, but 3018 is still the line to give.
+        if assessment.situations & {"harassment", "threats"} or "harcel" in fold(text):
             ids.append("3018")
         if assessment.situations & {"violence_home", "sexual_violence"}:
             ids.append("119")

@@ -62,6 +62,13 @@ def test_adult_harassment_adds_3018(run_action):
     assert "3018" in result.texts
 
 
+def test_teacher_harassment_lesson_adds_3018(run_action):
+    text = "je cherche des ressources sur le harcèlement pour ma classe de 4e"
+    result = run_action(ActionAnswerAdult(), make_tracker(text, "teacher_question"))
+    assert "3018" in result.texts
+    assert "119" not in result.texts
+
+
 def test_yes_to_places_offer_searches(run_action):
     reply = run_action(ActionHandleYesNo(), make_tracker("oui", "affirm", slots={"last_question": "show_places"}))
     assert reply.responses == ["utter_ask_location"]
