@@ -570,19 +570,26 @@ def find_location_in_text(index_or_session: IndexOrSession, text: str) -> Option
 
     The search looks for a coordinate pair first. Then it looks for a commune or
     département name of 1 to 6 consecutive words, longest match first. A "(91)",
-    a postal code or a département named elsewhere in the text disambiguates it.
-    Then it looks for a 5-digit postal code, and last for a département written
-    "dans le 93", "du 13" or "(93)".
+    a postal code or a département named elsewhere in the text disambiguates it
+    ("Mérignac en Gironde"). Then it looks for a 5-digit postal code, then for a
+    département written "dans le 93", "du 13" or "(93)", and last for a
+    commune name typed with a typo ("jsuis a marseile").
 
-    Single words that are French stop words or common words are never taken for
-    a commune ("Y", "Bar", "Marie", "Vue", "Sept"...). Other single words need a
-    capital letter, a preposition before them ("à", "vers", "près de"...) or at
-    least 4 letters outside the list of common words. After "au"/"du" the words
-    are also tried as "Le <words>", and after "aux"/"des" as "Les <words>" ("au
-    Mans", "aux Mureaux"). Everyday words there need a capital, so "au parc" is
-    not Le Parc. "75000", "69000" and "13000" count as postal codes of Paris,
-    Lyon and Marseille. No typo tolerance applies. See `knowledge.text_location` and
-    `knowledge.wordlists` for the rules.
+    Single words that are French stop words or blocked words are never taken
+    for a commune ("Y", "Bar", "Marie", "Vue"...). Everyday words, those of the
+    list of common words and, for communes under 20,000 inhabitants, any word
+    of the French lexicon ("tours", "sens", "j'espère", "au courant"), need a
+    capital letter after the first word, a place preposition before them ("à",
+    "vers", "sur", "près de"; not "de", "en" or "dans") or to be the whole
+    text. Other single words need a capital letter, any preposition or at
+    least 4 letters. A name after "en" counts only as a département ("en
+    Bretagne" is a région), a name after "je m'appelle" is a first name, and
+    foreign city names ("Montréal", "Porto") need a département or postal code
+    after them. After "au"/"du" the words are also tried as "Le <words>", and
+    after "aux"/"des" as "Les <words>" ("au Mans", "aux Mureaux"). Everyday
+    words there need a capital, so "au parc" is not Le Parc. "75000", "69000"
+    and "13000" count as postal codes of Paris, Lyon and Marseille. See
+    `knowledge.text_location` and `knowledge.wordlists` for the rules.
 
     Returns:
         The Resolution of the location found (which can be ambiguous), or None
