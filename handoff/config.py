@@ -33,6 +33,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_OFFICE_HOURS_FILE = PACKAGE_DIR / "office_hours.yml"
 DEFAULT_MAX_WAIT_MINUTES = 20
+# A queued conversation that no counsellor takes goes back to the bot after
+# this many minutes, and the user is offered the e-mail follow-up.
+DEFAULT_QUEUE_TIMEOUT_MINUTES = 30
 DEFAULT_GRACE_SECONDS = 120
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_FOLLOWUP_RETENTION_DAYS = 30
@@ -68,6 +71,9 @@ class HandoffSettings:
         office_hours_file: YAML file of the opening hours (HANDOFF_OFFICE_HOURS_FILE).
         max_wait_minutes: estimated wait above which the bot offers an e-mail
             follow-up instead of the queue (HANDOFF_MAX_WAIT_MINUTES).
+        queue_timeout_minutes: time a queued conversation waits for a
+            counsellor before it goes back to the bot, which then offers the
+            e-mail follow-up (HANDOFF_QUEUE_TIMEOUT_MINUTES).
         grace_seconds: time an active conversation stays with a disconnected
             counsellor before it goes back to the queue (HANDOFF_GRACE_SECONDS).
         retention_days: days a closed conversation, its messages and a finished
@@ -96,6 +102,7 @@ class HandoffSettings:
     rasa_token: Optional[str] = field(default=None, repr=False)
     office_hours_file: Path = DEFAULT_OFFICE_HOURS_FILE
     max_wait_minutes: int = DEFAULT_MAX_WAIT_MINUTES
+    queue_timeout_minutes: int = DEFAULT_QUEUE_TIMEOUT_MINUTES
     grace_seconds: int = DEFAULT_GRACE_SECONDS
     retention_days: int = DEFAULT_RETENTION_DAYS
     followup_retention_days: int = DEFAULT_FOLLOWUP_RETENTION_DAYS
@@ -164,6 +171,9 @@ def load_settings(environ: Optional[Mapping[str, str]] = None, *, warn_missing_s
         rasa_token=_text(env, "RASA_TOKEN"),
         office_hours_file=office_hours_file,
         max_wait_minutes=_integer(env, "HANDOFF_MAX_WAIT_MINUTES", DEFAULT_MAX_WAIT_MINUTES, minimum=0),
+        queue_timeout_minutes=_integer(
+            env, "HANDOFF_QUEUE_TIMEOUT_MINUTES", DEFAULT_QUEUE_TIMEOUT_MINUTES, minimum=1
+        ),
         grace_seconds=_integer(env, "HANDOFF_GRACE_SECONDS", DEFAULT_GRACE_SECONDS, minimum=0),
         retention_days=_integer(env, "HANDOFF_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, minimum=1),
         followup_retention_days=_integer(

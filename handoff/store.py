@@ -59,6 +59,8 @@ __all__ = [
     "InvalidEmail",
     "NOTICE_CLAIMED",
     "NOTICE_CLOSED",
+    "NOTICE_EXPIRED",
+    "NOTICE_EXPIRED_URGENT",
     "NOTICE_HANDED_BACK",
     "NOTICE_RELEASED",
     "NOTICE_TRANSFERRED",
@@ -98,6 +100,14 @@ NOTICE_CLAIMED = "Un conseiller a rejoint la conversation."
 NOTICE_TRANSFERRED = "Un autre conseiller prend le relais."
 NOTICE_RELEASED = "Le conseiller a été déconnecté ; la conversation revient dans la file."
 NOTICE_HANDED_BACK = "Le conseiller a quitté la conversation. Je reprends la discussion."
+NOTICE_EXPIRED = (
+    "Aucun conseiller n'a pu prendre ta demande, désolé. Je reprends la discussion. "
+    "Appuie sur « Parler à un conseiller » pour laisser ton adresse e-mail : "
+    "un conseiller te répondra plus tard."
+)
+NOTICE_EXPIRED_URGENT = NOTICE_EXPIRED + (
+    " Si tu es en danger, appelle le 112. Si tu penses au suicide, le 3114 répond jour et nuit."
+)
 NOTICE_CLOSED = "Le conseiller a terminé la conversation. Si tu m'écris encore, c'est moi, l'assistant, qui te répondrai."
 
 # Counsellor and system messages of a closed conversation are still delivered
@@ -762,6 +772,67 @@ def release_idle_conversations(
                 grace_seconds,
             )
     return released
+
+
+def conversations_waiting_since(session: Session, cutoff: datetime) -> list[str]:
+    """Return the ids of the queued conversations put in the queue before `cutoff`, oldest first."""
+    statement = (
+        select(Conversation.id)
+        .where(Conversation.status == "queued", Conversation.queued_at < cutoff)
+        .order_by(Conversation.queued_at)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def expire_queued(
+    session: Session, conversation_id: str, *, now: Optional[datetime] = None
+) -> Optional[Conversation]:
+    """Give a queued conversation that no counsellor took back to the bot, with the notice NOTICE_EXPIRED.
+
+    The conversation is closed with no counsellor (`closed_by` is NULL) and marked as
+    handed back, which is how `recently_expired` recognises it. The caller
+    appends `ConversationResumed` in Rasa before and sets the routing key to
+    "bot" after the commit, as for a hand-back.
+
+    Returns:
+        The expired conversation, or None when a counsellor claimed it or it
+        was closed in the meantime.
+    """
+    now = _now(now)
+    statement = (
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == "queued")
+        .values(status="closed", closed_at=now, closed_by=None, handed_back=True, close_note=None)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(statement).rowcount != 1:
+        return None
+    conversation = _load_conversation(session, conversation_id)
+    notice = NOTICE_EXPIRED_URGENT if conversation.urgent else NOTICE_EXPIRED
+    _add_notice(session, conversation_id, notice, now)
+    logger.info("Conversation %s expired in the queue (urgent %s)", conversation_id, conversation.urgent)
+    return _load_conversation(session, conversation_id)
+
+
+def recently_expired(
+    session: Session, channel: str, sender_id: str, within: timedelta, *, now: Optional[datetime] = None
+) -> bool:
+    """Tell whether the user's last conversation expired in the queue less than `within` ago."""
+    cutoff = _now(now) - within
+    statement = (
+        select(Conversation.id)
+        .where(
+            Conversation.channel == channel,
+            Conversation.sender_id == sender_id,
+            Conversation.status == "closed",
+            Conversation.closed_by.is_(None),
+            Conversation.handed_back.is_(True),
+            Conversation.claimed_at.is_(None),
+            Conversation.closed_at >= cutoff,
+        )
+        .limit(1)
+    )
+    return session.execute(statement).first() is not None
 
 
 def hand_back(

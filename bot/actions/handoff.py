@@ -21,7 +21,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -57,6 +57,9 @@ FOLLOWUP_FORM = "followup_form"
 # which it does when the counsellors cannot be reached.
 SHOW_PLACES_QUESTION = "show_places"
 FOLLOWUP_EMAIL_SLOT = "followup_email"
+# For this long after a request expired in the queue, asking for a counsellor
+# again offers the e-mail follow-up instead of another wait.
+EXPIRED_OFFER_HOURS = 12
 
 # Shown for the wait when the store has too few recent claims to estimate it.
 UNKNOWN_WAIT_TEXT = "quelques minutes"
@@ -320,6 +323,12 @@ def _escalate_in_database(
 ) -> Escalation:
     with get_sessionmaker(settings.database_url)() as session:
         already_open = store.open_conversation_for(session, channel, sender_id) is not None
+        if not urgent and not already_open and store.recently_expired(
+            session, channel, sender_id, timedelta(hours=EXPIRED_OFFER_HOURS)
+        ):
+            # No counsellor took this user's last request: the notice of the
+            # expiry promised the e-mail follow-up, not another wait.
+            return Escalation("busy", wait_minutes=None, max_wait_minutes=settings.queue_timeout_minutes)
         conversation = store.escalate(
             session,
             channel=channel,

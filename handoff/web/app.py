@@ -250,7 +250,8 @@ async def _heartbeat_loop(app: Sanic) -> None:
 
 
 async def _release_loop(app: Sanic) -> None:
-    """Put back in the queue the conversations whose counsellor has been gone for the grace period."""
+    """Put back in the queue the conversations whose counsellor has been gone for the grace period,
+    and give back to the bot those that waited in the queue longer than the queue timeout."""
     options: ConsoleOptions = app.ctx.options
     await asyncio.sleep(options.release_startup_delay_seconds)
     while True:
@@ -258,6 +259,10 @@ async def _release_loop(app: Sanic) -> None:
             await app.ctx.service.release_idle()
         except Exception:
             logger.exception("Release of idle conversations failed")
+        try:
+            await app.ctx.service.expire_waiting()
+        except Exception:
+            logger.exception("Expiry of waiting conversations failed")
         await asyncio.sleep(options.release_interval_seconds)
 
 

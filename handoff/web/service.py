@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional, TypeVar
 
 from redis.asyncio import Redis
@@ -32,7 +33,7 @@ from connectors.senders import get_sender
 from .. import events, store
 from ..config import HandoffSettings
 from ..models import Conversation, Message
-from ..rasa_client import RasaClient
+from ..rasa_client import RasaClient, RasaClientError
 from ..routing import Router
 from . import formatting, queries
 
@@ -267,6 +268,31 @@ class ConsoleService:
             await self.router.set(conversation.channel, conversation.sender_id, conversation.id)
             await self.after_change(conversation)
         return released
+
+    async def expire_waiting(self, *, now: Optional[datetime] = None) -> list[Conversation]:
+        """Give back to the bot the queued conversations that waited longer than the queue timeout.
+
+        Each one is resumed in Rasa first, as for a hand-back; a conversation
+        that Rasa could not resume stays in the queue until the next round.
+        """
+        current = now or datetime.now(timezone.utc)
+        cutoff = current - timedelta(minutes=self.settings.queue_timeout_minutes)
+        waiting = await self.run(store.conversations_waiting_since, cutoff)
+        expired = []
+        for conversation_id in waiting:
+            conversation = await self.run(store.get_conversation, conversation_id)
+            try:
+                await self.rasa.resume(conversation.sender_id)
+            except RasaClientError as error:
+                logger.warning("Could not resume expired conversation %s in Rasa: %s", conversation_id, error)
+                continue
+            finished = await self.run(store.expire_queued, conversation_id, now=current, commit=True)
+            if finished is None:
+                continue
+            await self.router.set(finished.channel, finished.sender_id, None)
+            await self.after_change(finished)
+            expired.append(finished)
+        return expired
 
     async def record_seen(self, counsellor_ids: list[int]) -> None:
         """Mark counsellors with an open console as present on their active conversations."""

@@ -639,3 +639,58 @@ def test_escalate_concurrent_single_open(database_url):
     assert [result for result in results if not isinstance(result, str)] == []
     assert len(set(results)) == 1
     assert open_count == 1
+
+
+# ---------- Expiry of the queue ----------
+
+
+def test_waiting_since_lists_old_queued(session, make_counsellor):
+    old = escalate(session, "old", now=T0)
+    escalate(session, "recent", now=T0 + timedelta(minutes=50))
+    taken = escalate(session, "taken", now=T0)
+    store.claim(session, taken.id, make_counsellor("Alice"), now=T0 + timedelta(minutes=5))
+    assert store.conversations_waiting_since(session, T0 + timedelta(minutes=30)) == [old.id]
+
+
+def test_expire_queued_closes_with_notice(session):
+    conversation = escalate(session, now=T0)
+    expired = store.expire_queued(session, conversation.id, now=T0 + timedelta(minutes=31))
+    assert expired.status == "closed"
+    assert expired.closed_by is None
+    assert expired.handed_back is True
+    assert store.transcript(session, conversation.id)[-1].text == store.NOTICE_EXPIRED
+    assert store.open_conversation_for(session, "widget", "sender-1") is None
+
+
+def test_expire_queued_urgent_gives_numbers(session):
+    conversation = escalate(session, urgent=True, reason="distress", now=T0)
+    store.expire_queued(session, conversation.id, now=T0 + timedelta(minutes=31))
+    notice = store.transcript(session, conversation.id)[-1].text
+    assert notice == store.NOTICE_EXPIRED_URGENT
+    assert "112" in notice
+    assert "3114" in notice
+
+
+def test_expire_queued_skips_claimed(session, make_counsellor):
+    conversation = escalate(session, now=T0)
+    store.claim(session, conversation.id, make_counsellor("Alice"), now=T0 + timedelta(minutes=1))
+    assert store.expire_queued(session, conversation.id, now=T0 + timedelta(minutes=31)) is None
+    assert store.get_conversation(session, conversation.id).status == "active"
+
+
+def test_recently_expired_window(session):
+    conversation = escalate(session, now=T0)
+    store.expire_queued(session, conversation.id, now=T0 + timedelta(minutes=31))
+    later = T0 + timedelta(hours=2)
+    assert store.recently_expired(session, "widget", "sender-1", timedelta(hours=12), now=later) is True
+    assert store.recently_expired(session, "widget", "sender-1", timedelta(hours=1), now=later) is False
+    assert store.recently_expired(session, "widget", "other", timedelta(hours=12), now=later) is False
+
+
+def test_recently_expired_not_after_hand_back(session, make_counsellor):
+    conversation = escalate(session, now=T0)
+    alice = make_counsellor("Alice")
+    store.claim(session, conversation.id, alice, now=T0 + timedelta(minutes=1))
+    store.hand_back(session, conversation.id, alice, now=T0 + timedelta(minutes=5))
+    assert store.recently_expired(session, "widget", "sender-1", timedelta(hours=12),
+                                  now=T0 + timedelta(minutes=10)) is False

@@ -236,6 +236,29 @@ def test_request_busy_offers_followup(run_action, handoff_url, sender, monkeypat
     assert open_conversation(handoff_url, sender) is None
 
 
+def test_request_after_expiry_offers_followup(run_action, handoff_url, sender, monkeypatch):
+    monkeypatch.setenv("HANDOFF_QUEUE_TIMEOUT_MINUTES", "30")
+    with get_sessionmaker(handoff_url)() as session:
+        earlier = store.escalate(session, channel="widget", sender_id=sender,
+                                 now=datetime.now(timezone.utc) - timedelta(minutes=40))
+        store.expire_queued(session, earlier.id)
+        session.commit()
+    result = run_action(ActionRequestCounsellor(), widget_tracker("un conseiller", "ask_counsellor", sender))
+    assert result.responses == ["utter_handoff_busy"]
+    assert message_of(result, "utter_handoff_busy")["max_wait"] == "30"
+    assert open_conversation(handoff_url, sender) is None
+
+
+def test_request_after_expiry_urgent_queued(run_action, handoff_url, sender):
+    with get_sessionmaker(handoff_url)() as session:
+        earlier = store.escalate(session, channel="widget", sender_id=sender)
+        store.expire_queued(session, earlier.id)
+        session.commit()
+    result = run_action(ActionDistressSupport(), widget_tracker("je veux me suicider", "distress", sender))
+    assert "pause" in event_names(result)
+    assert open_conversation(handoff_url, sender) is not None
+
+
 def test_request_other_channel_offers_followup(run_action, handoff_url, sender):
     tracker = make_tracker("un conseiller", "ask_counsellor", sender_id=sender, input_channel="rest")
     result = run_action(ActionRequestCounsellor(), tracker)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from handoff import store
+from handoff.models import Conversation
 
 from .conftest import ConsoleClient, ConsoleData, cleanup_console, make_console, next_ws_message
 
@@ -119,3 +121,22 @@ async def test_restart_keeps_queue_and_session(tmp_path, redis_url, rasa_stub, s
     assert queued.pseudonym in await page.text()
     assert [m["text"] for m in transcript["messages"]][-1] == "Je suis là."
     assert reply.status == 200
+
+
+async def test_waiting_conversation_expires(fast_console, test_password_hash, rasa_stub):
+    data = ConsoleData(fast_console.database_url, test_password_hash)
+    waiting = data.escalate()
+    urgent = data.escalate(urgent=True)
+    recent = data.escalate()
+    with data.factory() as session:
+        for conversation_id in (waiting.id, urgent.id):
+            session.get(Conversation, conversation_id).queued_at = datetime.now(timezone.utc) - timedelta(minutes=31)
+        session.commit()
+
+    assert await wait_for_status(data, waiting.id, "closed", 10)
+    assert await wait_for_status(data, urgent.id, "closed", 10)
+    assert data.conversation(recent.id).status == "queued"
+    assert data.transcript(waiting.id)[-1].text == store.NOTICE_EXPIRED
+    assert data.transcript(urgent.id)[-1].text == store.NOTICE_EXPIRED_URGENT
+    appended = [request["json"] for request in rasa_stub.requests_for(data.conversation(waiting.id).sender_id)]
+    assert any(event.get("event") == "resume" for event in appended if isinstance(event, dict))
