@@ -5,6 +5,8 @@ It runs after the model's intent classifier and the FallbackClassifier:
 * a message in which the distress rules find a risk (level 2 or more, not
   hyperbole) gets the ``distress`` intent, whatever the model predicted, so
   that recall on distress does not depend on one model;
+* a message that contains an e-mail address gets ``give_email``, because
+  DIET reads an unseen address as words and may take it for a place name;
 * a message with no letter or digit (emoji, punctuation) and a message whose
   words are all unknown to the language model get ``nlu_fallback``, because
   the model otherwise picks an intent with high confidence at random.
@@ -38,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 DISTRESS_INTENT = "distress"
 FALLBACK_INTENT = "nlu_fallback"
+EMAIL_INTENT = "give_email"
+# Intents that may quote an address without giving it for a follow-up.
+KEEPS_EMAIL_INTENT = {DISTRESS_INTENT, "cancel_followup", EMAIL_INTENT}
+
+# Shape of an address, not its validity: the follow-up form validates it.
+_EMAIL_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\W\d_]{2,}")
 
 # Key under which SpacyNLP stores the parsed text in a message.
 SPACY_DOC_KEY = "text_spacy_doc"
@@ -53,8 +61,8 @@ class SafetyRulesClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """Return the default configuration: both checks on."""
-        return {"distress": True, "noise": True}
+        """Return the default configuration: every check on."""
+        return {"distress": True, "email": True, "noise": True}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = config
@@ -92,6 +100,15 @@ class SafetyRulesClassifier(GraphComponent):
                     logger.debug("Distress rules overruled the predicted intent.")
                 self._set_intent(message, DISTRESS_INTENT)
                 return
+
+        if (
+            self._config.get("email", True)
+            and self._predicted_intent(message) not in KEEPS_EMAIL_INTENT
+            and _EMAIL_ADDRESS.search(text)
+        ):
+            logger.debug("An e-mail address overruled the predicted intent.")
+            self._set_intent(message, EMAIL_INTENT)
+            return
 
         if self._config.get("noise", True) and self._is_noise(message, text):
             self._set_intent(message, FALLBACK_INTENT)

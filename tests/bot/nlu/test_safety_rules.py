@@ -80,3 +80,32 @@ def test_entity_keeps_unknown_words(nlp, component):
     message = _message(nlp, "Plouzévédé Kerlouan", "inform_location", entities)
     component.process([message])
     assert message.get("intent")["name"] == "inform_location"
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("jean.dupont@example.org", "inform_location"),
+        ("mon mail c'est lea-95@exemple.fr", "find_place"),
+        ("Vous pouvez m'écrire à Camille.Martin@Example.COM merci", "nlu_fallback"),
+    ],
+)
+def test_email_address_becomes_give_email(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == "give_email"
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("annule ma demande, n'utilisez plus jean@example.org", "cancel_followup"),
+        ("jean@example.org je veux me suicider", "distress"),
+        ("je cherche une formation @ Lyon", "find_training"),
+        ("rdv à 14h@la mission locale", "find_place"),
+    ],
+)
+def test_email_rule_keeps_other_intents(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == predicted
