@@ -216,7 +216,7 @@ class ActionHandleYesNo(SafetyFirstAction):
                 dispatcher.utter_message(response="utter_checkin_ok")
                 return [SlotSet("last_question", None)]
             # "Non, ça ne va pas": the check-in found real distress.
-            return answer_distress(dispatcher, tracker, assess("je me sens mal"))
+            return answer_distress(dispatcher, tracker, assess("je me sens mal"), confirmed=True)
 
         if question == FOLLOWUP_QUESTION:
             if affirm:

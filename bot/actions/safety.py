@@ -85,6 +85,8 @@ def answer_distress(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     assessment: Optional[Assessment] = None,
+    *,
+    confirmed: bool = False,
 ) -> List[Dict[Text, Any]]:
     """Send the safety response for the latest message.
 
@@ -93,6 +95,8 @@ def answer_distress(
         tracker: The conversation.
         assessment: The rule layer's grading; computed from the latest text
             when missing.
+        confirmed: The user said that things are not going well, so the
+            answer does not ask again.
 
     After the numbers, the conversation is queued as urgent for a
     counsellor when the chat is open. Otherwise the reply states when the
@@ -116,6 +120,15 @@ def answer_distress(
 
     if assessment.hyperbole:
         dispatcher.utter_message(response="utter_distress_checkin")
+        return [SlotSet("last_question", "checkin")]
+
+    if not confirmed and assessment.level == 0 and not assessment.situations:
+        # Only the NLU model saw distress. On ordinary messages of a labelled
+        # set it did so for about one in five, so ask before queueing the
+        # conversation as urgent, and give the day-and-night line at once.
+        dispatcher.utter_message(
+            response="utter_distress_checkin_unsure", **_number_variables(helplines, "3114")
+        )
         return [SlotSet("last_question", "checkin")]
 
     listed: List[Text] = []

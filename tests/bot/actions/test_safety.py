@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from bot.actions.answers import ActionHandleYesNo
 from bot.actions.safety import ActionDistressSupport
 from knowledge.helplines import load_helplines
 from tests.bot.conftest import make_tracker
@@ -39,9 +40,20 @@ def test_distress_hyperbole_gets_check_in(run_action):
     assert result.slot("last_question") == "checkin"
 
 
-def test_distress_without_rule_gets_general_lines(run_action):
+def test_distress_without_rule_checks_in(run_action):
     result = run_action(ActionDistressSupport(), make_tracker("ça va vraiment pas du tout", "distress"))
-    assert result.responses[0] == "utter_distress_generic"
+    assert result.responses == ["utter_distress_checkin_unsure"]
+    assert result.messages[0]["line"] == "3114"
+    assert {"event": "slot", "name": "last_question", "value": "checkin"} in [
+        {key: event.get(key) for key in ("event", "name", "value")} for event in result.events
+    ]
+    assert "pause" not in [event["event"] for event in result.events]
+
+
+def test_distress_checkin_no_gets_numbers(run_action):
+    tracker = make_tracker("non pas vraiment", "deny", slots={"last_question": "checkin"})
+    result = run_action(ActionHandleYesNo(), tracker)
+    assert result.responses[0] == "utter_distress_despair"
     assert "3114" in result.texts
 
 
