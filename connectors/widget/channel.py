@@ -413,6 +413,11 @@ class _MessageHandler:
         if requested and requested != session_id:
             logger.info("Socket %s sent an invalid session id; issued a new one.", sid)
 
+        previous = await self._confirmed_session(sid)
+        if previous and previous != session_id:
+            # « Nouvelle conversation » on a shared computer: the old
+            # session's messages, a counsellor's included, must stop here.
+            self.sio.leave_room(sid, previous)
         self.sio.enter_room(sid, session_id)
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.emit("session_confirm", session_id, room=sid)

@@ -5,6 +5,8 @@ tests see exactly what the channel hands to Rasa; the end-to-end tests use
 the real Rasa server.
 """
 
+import asyncio
+
 import pytest
 from redis import asyncio as aioredis
 
@@ -190,6 +192,21 @@ async def test_reply_reaches_every_socket_of_session(widget_server, user):
     assert (await user.next_message())["text"] == "reçu : salut"
     assert (await second_tab.next_message())["text"] == "reçu : salut"
     await second_tab.client.disconnect()
+
+
+async def test_new_session_leaves_old_room(widget_server, user):
+    url, _ = widget_server
+    old_session = user.session_id
+    old_tab = await SocketUser().connect(url, session_id=old_session)
+
+    await user.client.emit("session_request", {"session_id": None})
+    new_session = await asyncio.wait_for(user.confirmed.get(), 5)
+    await old_tab.client.emit("user_uttered", {"message": "ancienne", "session_id": old_session})
+
+    assert new_session != old_session
+    assert (await old_tab.next_message())["text"] == "reçu : ancienne"
+    assert await user.no_message()
+    await old_tab.client.disconnect()
 
 
 async def test_message_uses_confirmed_session(widget_server, user, unique_id):
