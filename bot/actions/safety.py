@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import distress
 from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
 from bot.actions.handoff import paused_events, request_counsellor_blocking
+from bot.actions.sent_messages import sent_texts
 from handoff.store import TranscriptEntry
 from knowledge.helplines import Helplines, load_helplines
 
@@ -166,7 +167,7 @@ def answer_distress(
     dispatcher.utter_message(
         response="utter_distress_counsellor", **_number_variables(helplines, "3114")
     )
-    handoff_events = _escalate_distress(dispatcher, tracker, helplines, numbers)
+    handoff_events = _escalate_distress(dispatcher, tracker, helplines)
     if handoff_events:
         # The counsellor reads the answer to a pending question; the bot
         # must not take the first message after the hand-back for it.
@@ -178,16 +179,20 @@ def _escalate_distress(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     helplines: Helplines,
-    numbers: Text,
 ) -> List[EventType]:
     """Queue the conversation as urgent after the numbers were sent, or state when the chat reopens.
+
+    The transcript the counsellor reads ends with every message of this turn.
 
     Returns:
         The events that pause the bot when the conversation was queued, else
         no event.
     """
     escalation = request_counsellor_blocking(
-        tracker, "distress", urgent=True, extra_transcript=[TranscriptEntry("bot", numbers)]
+        tracker,
+        "distress",
+        urgent=True,
+        extra_transcript=[TranscriptEntry("bot", text) for text in sent_texts(dispatcher.messages, tracker)],
     )
     if escalation.queued:
         dispatcher.utter_message(response="utter_handoff_distress_queued")

@@ -345,12 +345,18 @@ def test_distress_goes_to_front_of_queue(run_action, handoff_url, sender):
         assert store.queue_position(session, conversation.id) == 1
 
 
-def test_distress_transcript_has_numbers(run_action, handoff_url, sender):
+def test_distress_transcript_has_whole_answer(run_action, handoff_url, sender):
     run_action(ActionDistressSupport(), widget_tracker("je pense a me suicider", "distress", sender))
     conversation = open_conversation(handoff_url, sender)
-    author, text = transcript_texts(handoff_url, conversation.id)[-1]
-    assert author == "bot"
-    assert "3114" in text
+    entries = transcript_texts(handoff_url, conversation.id)
+    last_user = max(index for index, (author, _) in enumerate(entries) if author == "user")
+    answer = [text for author, text in entries[last_user + 1:] if author == "bot"]
+
+    # The question the bot asked, the numbers, then the counsellor notice.
+    assert len(answer) == 3
+    assert "penses à te suicider" in answer[0]
+    assert "3114" in answer[1]
+    assert all("{" not in text for text in answer)
 
 
 def test_distress_escalated_pauses_and_clears_question(run_action, handoff_url, sender):
