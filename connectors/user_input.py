@@ -30,6 +30,14 @@ COORDINATE_DECIMALS = 3
 TRUNCATION_MARK = " […] "
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 pair, which JSON can carry ("\ud800") but UTF-8 cannot
+# encode, so the databases and Redis reject the whole message.
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(text: Text) -> Text:
+    """Replace each lone UTF-16 surrogate with U+FFFD, the replacement character."""
+    return _LONE_SURROGATES.sub("\ufffd", text)
 
 
 def clean_typed_text(
@@ -44,7 +52,7 @@ def clean_typed_text(
     Returns:
         The cleaned text (possibly empty) and whether it was truncated.
     """
-    cleaned = unicodedata.normalize("NFC", text)
+    cleaned = unicodedata.normalize("NFC", replace_lone_surrogates(text))
     cleaned = _CONTROL_CHARS.sub(" ", cleaned).strip()
 
     # Rasa strips whitespace before looking for the prefix, so the prefix is

@@ -56,6 +56,7 @@ from connectors.user_input import (
     clean_typed_text,
     is_payload,
     location_payload,
+    replace_lone_surrogates,
 )
 from connectors.senders import WIDGET_SOCKETIO_CHANNEL
 from connectors.widget import messages
@@ -553,6 +554,7 @@ class _MessageHandler:
             logger.warning("Session %s sent a message whose text is not a string.", sender_id)
             await self._notify(sender_id, messages.MALFORMED_MESSAGE)
             return None
+        raw = replace_lone_surrogates(raw)
 
         if is_payload(raw):
             payload = raw.strip()

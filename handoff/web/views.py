@@ -23,6 +23,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.user_input import replace_lone_surrogates
+
 from .. import mailer, store
 from ..rasa_client import RasaClientError
 from . import queries
@@ -55,6 +57,8 @@ MESSAGE_UNKNOWN_COUNSELLOR = "Ce conseiller n'existe pas ou son compte est désa
 MESSAGE_ADMIN_ONLY = "Cette page est réservée aux administrateurs."
 MESSAGE_PLACE_NOT_FOUND = "Ce lieu n'existe plus dans la base des lieux."
 MESSAGE_FOLLOWUP_NOT_FOUND = "Cette demande n'existe pas ou a été supprimée."
+# Largest value of a signed 64-bit SQL integer: ids above it cannot exist.
+MAX_DATABASE_ID = 2**63 - 1
 MESSAGE_FOLLOWUP_DONE = "Cette demande a déjà été traitée (réponse envoyée, annulée ou expirée)."
 MESSAGE_FOLLOWUP_BUSY = "Un autre conseiller est en train de répondre à cette demande."
 MESSAGE_ANSWER_EMPTY = "La réponse est vide."
@@ -111,14 +115,32 @@ async def _store_error(request: Request, error: store.HandoffError) -> HTTPRespo
 
 
 def _body(request: Request) -> dict[str, Any]:
-    """Return the JSON object or the form fields of a POST (first value of each field)."""
+    """Return the JSON object or the form fields of a POST (first value of each field).
+
+    Lone UTF-16 surrogates in strings are replaced, because SQL and Redis
+    cannot store them.
+    """
     if (request.content_type or "").startswith("application/json"):
         try:
             data = request.json
         except InvalidUsage:
             return {}
-        return data if isinstance(data, dict) else {}
-    return {key: values[0] for key, values in request.form.items() if values}
+        if not isinstance(data, dict):
+            return {}
+        return {key: replace_lone_surrogates(value) if isinstance(value, str) else value
+                for key, value in data.items()}
+    return {key: replace_lone_surrogates(values[0]) for key, values in request.form.items() if values}
+
+
+def _database_id(value: Any) -> Optional[int]:
+    """Return a non-negative integer that fits a 64-bit SQL column, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 <= number <= MAX_DATABASE_ID else None
 
 
 def _done(request: Request, location: str, payload: dict[str, Any]) -> HTTPResponse:
@@ -205,9 +227,8 @@ def register_views(app) -> None:
     async def conversation_api(request: Request, conversation_id: str) -> HTTPResponse:
         if valid_conversation_id(conversation_id) is None:
             return await error_response(request, 404, MESSAGE_NOT_FOUND)
-        try:
-            after = max(0, int(request.args.get("after", "0")))
-        except ValueError:
+        after = _database_id(request.args.get("after", "0"))
+        if after is None:
             return await error_response(request, 400, MESSAGE_BAD_REQUEST)
         try:
             return response.json(await _service(request).conversation(conversation_id, after_id=after))
@@ -225,7 +246,7 @@ def register_views(app) -> None:
             if "place_id" in body:
                 place_id = body.get("place_id")
                 insee = body.get("insee")
-                if not isinstance(place_id, int) or isinstance(place_id, bool):
+                if not isinstance(place_id, int) or _database_id(place_id) is None:
                     return await error_response(request, 400, MESSAGE_BAD_REQUEST)
                 if insee is not None and not isinstance(insee, str):
                     return await error_response(request, 400, MESSAGE_BAD_REQUEST)
@@ -254,10 +275,8 @@ def register_views(app) -> None:
     async def transfer(request: Request, conversation_id: str) -> HTTPResponse:
         if valid_conversation_id(conversation_id) is None:
             return await error_response(request, 404, MESSAGE_NOT_FOUND)
-        raw_target = _body(request).get("counsellor_id")
-        try:
-            target = int(raw_target)
-        except (TypeError, ValueError):
+        target = _database_id(_body(request).get("counsellor_id"))
+        if target is None:
             return await error_response(request, 400, MESSAGE_UNKNOWN_COUNSELLOR)
         try:
             await _service(request).transfer(conversation_id, _user(request).counsellor_id, target)

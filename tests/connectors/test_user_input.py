@@ -134,3 +134,14 @@ async def test_offered_payloads_ignores_plain_text(redis_url, unique_id):
         assert not await client.exists(f"seconde_chance:payloads:test:{unique_id}")
     finally:
         await client.close()
+
+
+def test_lone_surrogate_replaced():
+    cleaned, truncated = clean_typed_text("salut \ud800 toi \udfff")
+    assert cleaned == "salut \ufffd toi \ufffd"
+    assert not truncated
+    cleaned.encode("utf-8")
+
+
+def test_surrogate_pair_of_emoji_kept():
+    assert clean_typed_text("merci 😀")[0] == "merci 😀"

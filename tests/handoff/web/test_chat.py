@@ -382,6 +382,38 @@ async def test_transfer_to_inactive_account_400(console, data):
     assert data.conversation(conversation.id).counsellor_id == data.counsellor_id(alice)
 
 
+@pytest.mark.parametrize("target", [1e20, 2**64, -1, True, "abc", None])
+async def test_transfer_invalid_id_400(console, data, target):
+    alice = data.counsellor()
+    conversation = data.escalate()
+    data.claim(conversation.id, alice)
+    async with ConsoleClient(console) as client:
+        await client.login(alice)
+        response = await client.post_json(f"/conversations/{conversation.id}/transfer", {"counsellor_id": target})
+    assert response.status == 400
+
+
+@pytest.mark.parametrize("after", ["99999999999999999999999", "-5", "x"])
+async def test_conversation_api_invalid_after_400(console, data, after):
+    login = data.counsellor()
+    conversation = data.escalate()
+    async with ConsoleClient(console) as client:
+        await client.login(login)
+        response = await client.get(f"/api/conversations/{conversation.id}?after={after}")
+    assert response.status == 400
+
+
+async def test_lone_surrogate_stored_replaced(console, data):
+    login = data.counsellor()
+    conversation = data.escalate()
+    data.claim(conversation.id, login)
+    async with ConsoleClient(console) as client:
+        await client.login(login)
+        response = await client.post_json(f"/conversations/{conversation.id}/messages", {"text": "salut \ud800 toi"})
+    assert response.status == 200
+    assert data.transcript(conversation.id)[-1].text == "salut \ufffd toi"
+
+
 async def route_of(console, sender_id: str) -> Optional[bytes]:
     redis = Redis.from_url(console.redis_url)
     try:
