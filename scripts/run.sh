@@ -45,7 +45,7 @@ log "starting Rasa on $RASA_HOST:$RASA_PORT with $(basename "$model")"
 pids+=($!)
 
 log "starting the handoff service (counsellor console) on 127.0.0.1:$HANDOFF_PORT"
-"$VENV/bin/python" -m handoff serve --host 127.0.0.1 --port "$HANDOFF_PORT" \
+"$VENV/bin/python" -m handoff -v serve --host 127.0.0.1 --port "$HANDOFF_PORT" \
   > >(tee -a "$VAR_DIR/log/handoff.log") 2>&1 &
 pids+=($!)
 

@@ -269,7 +269,7 @@ async def _release_loop(app: Sanic) -> None:
 def serve(settings: HandoffSettings, *, host: str, port: int) -> None:
     """Run the console in this process until SIGINT or SIGTERM."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic.error").addFilter(_WebSocketChatterFilter())
     # Sanic 21.12 passes coroutines to asyncio.wait, which Python 3.10 warns about on every WebSocket message.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"sanic\.")
