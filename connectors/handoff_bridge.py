@@ -55,6 +55,18 @@ logger = logging.getLogger(__name__)
 # (the account was deleted): the default display name of the accounts.
 DEFAULT_COUNSELLOR_NAME = "Conseiller"
 
+# Whether the conversation is with the counsellors after each notice, so that
+# the widget can say who answers.
+_NOTICES_WITH_COUNSELLOR = {
+    store.NOTICE_CLAIMED: True,
+    store.NOTICE_TRANSFERRED: True,
+    store.NOTICE_RELEASED: True,
+    store.NOTICE_HANDED_BACK: False,
+    store.NOTICE_CLOSED: False,
+    store.NOTICE_EXPIRED: False,
+    store.NOTICE_EXPIRED_URGENT: False,
+}
+
 # Message ids read from one acknowledgement; a client sending more is
 # buggy or hostile, and the rest is delivered again on its next connection.
 MAX_ACKNOWLEDGED_IDS = 200
@@ -100,17 +112,18 @@ def message_for_user(message: Message) -> Optional[Dict[str, Any]]:
     - counsellor place card (a payload holding one or more cards):
       ``{"custom": {"type": "place_cards", "places": [...]}, "author": "counsellor",
       "counsellor_name", "message_id"}``;
-    - system notice: ``{"custom": {"type": "notice", "text"}, "author": "system", "message_id"}``.
+    - system notice: ``{"custom": {"type": "notice", "text", "with_counsellor"}, "author": "system",
+      "message_id"}``, where ``with_counsellor`` tells whether a counsellor has the conversation
+      after the notice (absent for a notice that changes nothing).
 
     Returns:
         The message, or None for user and bot messages, which are never sent back.
     """
     if message.author == "system":
-        return {
-            "custom": {"type": "notice", "text": message.text},
-            "author": "system",
-            "message_id": message.id,
-        }
+        notice: Dict[str, Any] = {"type": "notice", "text": message.text}
+        if message.text in _NOTICES_WITH_COUNSELLOR:
+            notice["with_counsellor"] = _NOTICES_WITH_COUNSELLOR[message.text]
+        return {"custom": notice, "author": "system", "message_id": message.id}
     if message.author != "counsellor":
         return None
 

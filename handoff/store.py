@@ -98,7 +98,10 @@ logger = logging.getLogger(__name__)
 # System messages sent to the user (who is addressed with « tu ») on status changes.
 NOTICE_CLAIMED = "Un conseiller a rejoint la conversation."
 NOTICE_TRANSFERRED = "Un autre conseiller prend le relais."
-NOTICE_RELEASED = "Le conseiller a été déconnecté ; la conversation revient dans la file."
+NOTICE_RELEASED = (
+    "Le conseiller a dû s'absenter. Un autre conseiller va te répondre dès que possible : "
+    "tu peux continuer à écrire."
+)
 NOTICE_HANDED_BACK = "Le conseiller a quitté la conversation. Je reprends la discussion."
 NOTICE_EXPIRED = (
     "Aucun conseiller n'a pu prendre ta demande, désolé. Je reprends la discussion. "

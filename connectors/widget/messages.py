@@ -11,7 +11,7 @@ MALFORMED_MESSAGE = (
 )
 
 TRUNCATED_MESSAGE = (
-    "Ton message est très long : je n'en lis que le début. "
+    "Ton message est très long : je n'en lis que le début et la fin. "
     "N'hésite pas à poser ta question en quelques phrases."
 )
 

@@ -208,7 +208,7 @@ async def test_deliver_pending_in_order(bridge, database_url, unique_id, make_co
     sent = Collected()
     assert await bridge.deliver_pending("widget", unique_id, sent) == 2
     notice, reply = sent.messages
-    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED}
+    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED, "with_counsellor": True}
     assert notice["author"] == "system"
     assert reply == {"text": "Bonjour, je suis là.", "author": "counsellor", "counsellor_name": "Amina",
                      "message_id": message_id}
@@ -323,6 +323,26 @@ def test_message_for_user_card_shapes(payload):
 def test_message_for_user_without_author_name():
     message = Message(id=8, conversation_id="c", author="counsellor", text="Bonjour")
     assert message_for_user(message)["counsellor_name"] == "Conseiller"
+
+
+@pytest.mark.parametrize(
+    "text, with_counsellor",
+    [
+        (store.NOTICE_CLAIMED, True),
+        (store.NOTICE_RELEASED, True),
+        (store.NOTICE_HANDED_BACK, False),
+        (store.NOTICE_CLOSED, False),
+        (store.NOTICE_EXPIRED_URGENT, False),
+    ],
+)
+def test_message_for_user_notice_state(text, with_counsellor):
+    message = Message(id=10, conversation_id="c", author="system", text=text)
+    assert message_for_user(message)["custom"]["with_counsellor"] is with_counsellor
+
+
+def test_message_for_user_other_notice_no_state():
+    message = Message(id=11, conversation_id="c", author="system", text="Note de service")
+    assert "with_counsellor" not in message_for_user(message)["custom"]
 
 
 @pytest.mark.parametrize("author", ["user", "bot"])

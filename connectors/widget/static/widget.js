@@ -1180,6 +1180,12 @@
     } else if (!message.author) {
       // The assistant replies again, so the handoff is over.
       setWithCounsellor(false);
+    } else if (message.custom && typeof message.custom.with_counsellor === "boolean") {
+      // A notice of the handoff: taken, transferred, handed back, closed.
+      setWithCounsellor(message.custom.with_counsellor);
+      if (!message.custom.with_counsellor) {
+        hideCounsellorTyping();
+      }
     }
     addItem({ kind: "bot", message: message, usedReply: null });
     if (messageId !== null) {

@@ -33,6 +33,7 @@
     connectionLost: "Connexion au serveur perdue : nouvelle tentative en cours…",
     networkError: "Le serveur ne répond pas. Vérifiez votre connexion, puis réessayez.",
     unexpectedError: "Une erreur est survenue. Réessayez dans un instant.",
+    assignedBefore: "La conversation de ",
     assigned: " vous a été transférée. ",
     open: "Ouvrir la conversation",
     loading: "Chargement des messages…",
@@ -346,7 +347,7 @@
     } else if (data.type === "assigned") {
       const link = el("a", "", TEXT.open);
       link.href = "/conversations/" + encodeURIComponent(data.conversation_id);
-      showNotice([String(data.pseudonym || "") + TEXT.assigned, link]);
+      showNotice([TEXT.assignedBefore + String(data.pseudonym || "") + TEXT.assigned, link]);
     }
   }
 
@@ -825,10 +826,13 @@
 
     document.querySelectorAll(".canned-insert").forEach(function (button) {
       button.addEventListener("click", function () {
-        const insert = button.dataset.text || "";
         const start = replyText.selectionStart;
         const end = replyText.selectionEnd;
         const current = replyText.value;
+        // After text that does not end with a space, start with one.
+        const before = current.slice(0, start);
+        const separator = before && !/\s$/.test(before) ? " " : "";
+        const insert = separator + (button.dataset.text || "");
         replyText.value = current.slice(0, start) + insert + current.slice(end);
         const caret = start + insert.length;
         replyText.focus();

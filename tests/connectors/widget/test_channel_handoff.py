@@ -158,7 +158,7 @@ async def test_disconnected_message_delivered_on_reconnect(handoff_server, make_
     reply = await again.next_message()
     nothing_more = await again.no_message(timeout=0.5)
     await again.client.disconnect()
-    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED}
+    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED, "with_counsellor": True}
     assert reply["text"] == "Tu es toujours là ?"
     assert reply["message_id"] == message_id
     assert nothing_more

@@ -117,6 +117,27 @@ async def test_notice_shown_centred(handoff_server, page, make_counsellor):
     assert await shown.evaluate("(node) => getComputedStyle(node).textAlign") == "center"
 
 
+async def test_notices_set_subtitle(handoff_server, page, make_counsellor):
+    counsellor_id = make_counsellor()
+    session_id = await session_id_of(page)
+    conversation_id = start_handoff(handoff_server, session_id, counsellor_id)
+    sender = WidgetSender(handoff_server.redis_url)
+    subtitle = page.locator(".sc-subtitle")
+    assistant_subtitle = await subtitle.inner_text()
+
+    [claimed] = undelivered(handoff_server, session_id)
+    await sender.send(session_id, claimed)
+    await expect(subtitle).not_to_have_text(assistant_subtitle, timeout=TIMEOUT_MS)
+
+    with get_sessionmaker(handoff_server.database_url)() as session:
+        store.hand_back(session, conversation_id, counsellor_id)
+        session.commit()
+    handed_back = undelivered(handoff_server, session_id)[-1]
+    await sender.send(session_id, handed_back)
+    await expect(page.locator(".sc-item-system .sc-notice").last).to_have_text(store.NOTICE_HANDED_BACK)
+    await expect(subtitle).to_have_text(assistant_subtitle)
+
+
 async def test_shown_messages_acknowledged(handoff_server, page, make_counsellor):
     counsellor_id = make_counsellor()
     session_id = await session_id_of(page)
