@@ -141,7 +141,7 @@ async def test_message_stored_and_sent_to_widget(console, data, widget):
         reply = await user.next_event("bot_uttered", predicate=counsellor_text("Bonjour, je suis Alice. Je t'écoute."))
     await user.client.disconnect()
 
-    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED}
+    assert notice["custom"] == {"type": "notice", "text": store.NOTICE_CLAIMED, "with_counsellor": True}
     assert notice["author"] == "system"
     assert isinstance(notice["message_id"], int)
     assert response.status == 200
