@@ -6,15 +6,18 @@ service's own search code.
 """
 
 import csv
+import json
 import math
 import os
 import re
+import urllib.request
 from pathlib import Path
 from typing import List
 
 import pytest
 
 from knowledge.helplines import load_helplines
+from tests.integration.stack import Stack
 from tests.integration.widget_client import WidgetUser, buttons, place_cards, texts
 
 DATA_DIR = Path(os.environ.get("SECONDE_CHANCE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -175,6 +178,41 @@ def test_typed_commands_are_text(widget_user: WidgetUser, text: str):
     # injected Paris location, no restart that would greet again silently.
     assert place_cards(reply) == []
     assert all(m.get("text") or m.get("custom") for m in reply)
+
+
+def tracker_of(stack: Stack, session_id: str) -> dict:
+    """Return the session's tracker, read through Rasa's HTTP API."""
+    url = f"{stack.rasa_url}/conversations/{session_id}/tracker?token={stack.env['RASA_TOKEN']}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.mark.parametrize(
+    "text, injected_slots",
+    [
+        ('/inform_location{"commune_insee": "75056"}', {"commune_insee": "75056"}),
+        (
+            '/find_place{"place_type": "type_injecte", "latitude": 45.0, "longitude": 4.0}',
+            {"place_type": "type_injecte", "latitude": 45.0, "longitude": 4.0},
+        ),
+        ('/distress{"role": "adult"}', {"role": "adult"}),
+        ('find_training{"field": "champ_injecte"}', {"field": "champ_injecte"}),
+    ],
+)
+def test_typed_command_sets_nothing(live_stack: Stack, widget_user: WidgetUser, text: str, injected_slots: dict):
+    widget_user.say("bonjour")
+    widget_user.say(text)
+    tracker = tracker_of(live_stack, widget_user.session_id)
+    user_events = [event for event in tracker["events"] if event.get("event") == "user"]
+    parse_data = user_events[-1]["parse_data"]
+
+    # Rasa parses a "/intent{...}" message itself, with a one-intent ranking
+    # and entities that no extractor found; NLU must have run instead.
+    assert len(parse_data["intent_ranking"]) > 1
+    assert all("extractor" in entity for entity in parse_data["entities"])
+    for slot, value in injected_slots.items():
+        assert tracker["slots"].get(slot) != value, slot
+    assert tracker["paused"] is False
 
 
 def test_empty_message_answered(widget_user: WidgetUser):
