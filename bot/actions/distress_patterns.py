@@ -232,6 +232,8 @@ PHYSICAL_VIOLENCE = _patterns(
     r"\b(serre|serrent|serrait|a serre) (le cou|la gorge)\b",
     r"\bse (fait|font|faisait) (frapper|taper|battre|tabasser|cogner|gifler)\b",
     r"\b(peur|ose pas|osent pas) (de )?rentrer (chez moi|a la maison)\b",
+    r"\bpeur pour (ma vie|moi|ma securite)\b.*\b(chez moi|a la maison|chez nous|mes parents|mon pere|ma mere|beau pere)\b",
+    r"\b(chez moi|a la maison|chez nous)\b.*\bpeur pour (ma vie|ma securite)\b",
     r"\b(frappe|frappent|frappait|bat|battent|battait|tape|tapent|cogne|cognent) (ma|mon|mes|notre|nos) "
     r"(mere|pere|soeur|frere|petite soeur|petit frere|femme|copine|enfants|famille|mari)\b",
     r"\b(m|me) (enferme|enferment|enfermait|a enferme|a enfermee|ont enferme|ont enfermee)\b",

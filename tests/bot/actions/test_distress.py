@@ -17,6 +17,7 @@ RISK_CASES = [
     ("je me scarifie depuis 2 mois", distress.SELF_HARM, 2),
     ("mon beau pere me frappe quand ma mere est pas la", distress.VIOLENCE_HOME, 2),
     ("il y a de la violence à la maison avec mon père", distress.VIOLENCE_HOME, 2),
+    ("j'ai peur pour ma vie chez moi", distress.VIOLENCE_HOME, 2),
     ("des gens de ma classe ont mis des photos de moi sur insta", distress.HARASSMENT, 2),
     ("je me fais harceler au lycée", distress.HARASSMENT, 2),
     ("on m'a menacé de mort sur snap", distress.THREATS, 2),
