@@ -2,17 +2,27 @@
 
 The handoff service (counsellor replies, notices) and the Rasa channels use
 the same senders, so a message reaches the user the same way whoever sends
-it. A message is a ``bot_uttered`` payload of the widget protocol:
+it. A message is a ``bot_uttered`` payload of the widget protocol, built by
+`connectors.handoff_bridge.message_for_user`:
 ``{"text": ..., "author": "counsellor", "message_id": 42}`` or
 ``{"custom": {"type": "notice", "text": ...}, "message_id": 43}``.
 
-Limitations:
-    Only the widget channel exists so far; Messenger and Telegram senders
-    will register here with the same interface.
+Two kinds of senders exist:
+
+* the widget's, which only emits to the sockets: the widget acknowledges
+  each message once it showed it (``message_ack``);
+* the platforms' (Messenger, Telegram), whose API answers whether the
+  message was accepted: they set ``confirms_delivery`` and the caller marks
+  the message delivered as soon as ``send`` returns.
+
+A platform sender raises `DeliveryError` when the platform refused the
+message for good (blocked bot, closed messaging window), so that the caller
+can tell the counsellor; it retries transient failures itself.
 """
 
+import importlib
 import logging
-from typing import Any, Dict, Optional, Protocol, Text
+from typing import Any, Callable, Dict, Optional, Protocol, Text
 
 import socketio
 
@@ -23,11 +33,31 @@ logger = logging.getLogger(__name__)
 WIDGET_SOCKETIO_CHANNEL = "seconde_chance_widget"
 
 
+class DeliveryError(Exception):
+    """A platform did not take a message.
+
+    Attributes:
+        permanent: True when sending again will not help (the user blocked
+            the bot, the messaging window is closed); False when the retries
+            ran out on a transient failure.
+        reason: a short French explanation for the counsellor, without any
+            personal data.
+    """
+
+    def __init__(self, reason: Text, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
 class ChannelSender(Protocol):
     """What every channel sender provides."""
 
+    # Whether a successful `send` means the user's platform has the message.
+    confirms_delivery: bool
+
     async def send(self, sender_id: Text, message: Dict[Text, Any]) -> None:
-        """Deliver one message to the user."""
+        """Deliver one message to the user; raise `DeliveryError` if the platform refuses it."""
 
     async def send_typing(self, sender_id: Text, typing: bool) -> None:
         """Show or hide the "a counsellor is typing" indicator."""
@@ -41,6 +71,8 @@ class WidgetSender:
     all. A user with no open socket gets nothing now: the message stays
     undelivered in SQL and the channel sends it again on reconnection.
     """
+
+    confirms_delivery = False
 
     def __init__(self, redis_url: Text, bot_message_evt: Text = "bot_uttered") -> None:
         self._manager = socketio.AsyncRedisManager(
@@ -59,15 +91,50 @@ class WidgetSender:
         )
 
 
+def _widget_sender(redis_url: Text) -> ChannelSender:
+    return WidgetSender(redis_url)
+
+
+def _platform_sender(module_name: Text) -> Callable[[Text], Optional[ChannelSender]]:
+    """Return a factory that builds a platform's sender from the environment.
+
+    The module is imported on first use, so that a process that never
+    reaches a platform does not load its client.
+    """
+
+    def create(redis_url: Text) -> Optional[ChannelSender]:
+        module = importlib.import_module(module_name)
+        return module.sender_from_environment(redis_url)
+
+    return create
+
+
+# Channel name (the `name()` of the Rasa input channel) → sender factory.
+_FACTORIES: Dict[Text, Callable[[Text], Optional[ChannelSender]]] = {
+    "widget": _widget_sender,
+    "messenger": _platform_sender("connectors.messenger.sender"),
+    "telegram": _platform_sender("connectors.telegram.sender"),
+}
+
 _senders: Dict[Text, ChannelSender] = {}
 
 
 def get_sender(channel: Text, redis_url: Text) -> Optional[ChannelSender]:
-    """Return the sender of a channel, created once per process, or None if unknown."""
-    if channel not in _senders:
-        if channel == "widget":
-            _senders[channel] = WidgetSender(redis_url)
-        else:
-            logger.warning("No sender for channel %s.", channel)
-            return None
-    return _senders[channel]
+    """Return the sender of a channel, created once per process.
+
+    Returns:
+        The sender, or None when the channel is unknown or not configured in
+        this process's environment.
+    """
+    if channel in _senders:
+        return _senders[channel]
+    factory = _FACTORIES.get(channel)
+    if factory is None:
+        logger.warning("No sender for channel %s.", channel)
+        return None
+    sender = factory(redis_url)
+    if sender is None:
+        logger.warning("Channel %s is not configured in this process: no sender.", channel)
+        return None
+    _senders[channel] = sender
+    return sender

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from connectors.handoff_bridge import message_for_user
-from connectors.senders import get_sender
+from connectors.senders import DeliveryError, get_sender
 
 from .. import events, store
 from ..config import HandoffSettings
@@ -340,16 +340,60 @@ class ConsoleService:
                 conversation.id,
             )
             return False
+
+        sent_ids: list[int] = []
         try:
             for message in outgoing:
                 await sender.send(conversation.sender_id, message)
+                sent_ids.append(message["message_id"])
+        except DeliveryError as error:
+            # The messages after this one stay pending too, so that the user
+            # never reads them out of order.
+            logger.error(
+                "The %s platform refused message %s of conversation %s (%s)",
+                conversation.channel,
+                message["message_id"],
+                conversation.id,
+                "permanent" if error.permanent else "retries exhausted",
+            )
+            await self.hub.push_to_watchers(
+                conversation.id,
+                {
+                    "type": "delivery_failed",
+                    "conversation_id": conversation.id,
+                    "message_ids": [message["message_id"]],
+                    "reason": error.reason,
+                    "permanent": error.permanent,
+                },
+            )
+            return False
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             logger.error(
                 "Delivery to conversation %s failed; the messages stay pending: %s", conversation.id, error
             )
             return False
+        finally:
+            if sender.confirms_delivery and sent_ids:
+                await self._confirm_delivery(conversation, sent_ids)
         logger.info("Delivered %d message(s) of conversation %s to its channel", len(outgoing), conversation.id)
         return True
+
+    async def _confirm_delivery(self, conversation: Conversation, message_ids: list[int]) -> None:
+        """Mark messages that a platform accepted as delivered, and show it in the console."""
+
+        def write(session: Session) -> list[int]:
+            marked = store.mark_delivered(
+                session, message_ids, channel=conversation.channel, sender_id=conversation.sender_id
+            )
+            session.commit()
+            return marked
+
+        marked = await self.run(write)
+        if marked:
+            await self.hub.push_to_watchers(
+                conversation.id,
+                {"type": "delivered", "conversation_id": conversation.id, "message_ids": marked},
+            )
 
     async def send_typing(self, conversation_id: str, counsellor_id: int, typing: bool) -> bool:
         """Show or hide « un conseiller écrit » to the user of an active conversation of this counsellor.

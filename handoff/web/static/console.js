@@ -43,6 +43,7 @@
     sent: "envoyé",
     pendingDelivery: "en attente d'envoi",
     delivered: "reçu",
+    notDelivered: "non remis : ",
     showAll: "Afficher tout",
     showLess: "Réduire",
     characters: " caractères",
@@ -617,6 +618,8 @@
           showUserTyping();
         } else if (data.type === "delivered" && Array.isArray(data.message_ids)) {
           markDelivered(data.message_ids);
+        } else if (data.type === "delivery_failed" && Array.isArray(data.message_ids)) {
+          markNotDelivered(data.message_ids, String(data.reason || ""));
         }
       },
     });
@@ -636,6 +639,16 @@
         if (status) {
           status.textContent = TEXT.delivered;
           status.dataset.state = "delivered";
+        }
+      });
+    }
+
+    function markNotDelivered(ids, reason) {
+      ids.forEach(function (id) {
+        const status = transcript.querySelector('li[data-message-id="' + Number(id) + '"] .delivery');
+        if (status && status.dataset.state !== "delivered") {
+          status.textContent = TEXT.notDelivered + reason;
+          status.dataset.state = "failed";
         }
       });
     }
