@@ -91,6 +91,8 @@ class LocationOutcome:
     candidates: List[Any] = field(default_factory=list)
     # True when a homonym was set aside because it is much smaller.
     dominant: bool = False
+    # True when the location is the default territory of the channel page.
+    from_territory: bool = False
 
 
 def get_index() -> Any:
@@ -239,6 +241,47 @@ def locate(
         if remembered is not None:
             return LocationOutcome("found", point=remembered)
     return LocationOutcome("missing")
+
+
+def territory_outcome(tracker: Tracker) -> Optional[LocationOutcome]:
+    """Return the default location of the channel page the user writes to, if it has one.
+
+    A local Messenger page serves a territory (a département or a few
+    communes), which its channel puts in the message metadata as
+    ``{"territory": {"departement": "69"}}`` or
+    ``{"territory": {"communes": ["69123", ...]}}``. On such a page, "près
+    de chez moi" means that territory. Several communes give an ambiguous
+    outcome, so the user picks one with a button.
+
+    Returns:
+        The outcome, or None when the message comes with no usable territory.
+    """
+    metadata = tracker.latest_message.get("metadata")
+    territory = metadata.get("territory") if isinstance(metadata, dict) else None
+    if not isinstance(territory, dict):
+        return None
+    index = get_index()
+
+    codes = territory.get("communes")
+    if isinstance(codes, list):
+        communes = [index.communes.get(str(code)) for code in codes[:10]]
+        communes = [c for c in communes if c is not None and c.latitude is not None]
+        if len(communes) == 1:
+            return LocationOutcome("found", point=_point_from_commune(communes[0]), from_territory=True)
+        if communes:
+            return LocationOutcome(
+                "ambiguous", query=str(territory.get("label") or ""), candidates=communes, from_territory=True
+            )
+
+    departement = territory.get("departement")
+    if isinstance(departement, (str, int)) and str(departement).strip():
+        resolution = knowledge.resolve_location(index, str(departement).strip())
+        if resolution.status == "found" and resolution.kind == "departement":
+            outcome = _outcome(resolution, str(departement))
+            outcome.from_territory = True
+            return outcome
+    logger.warning("The channel sent a territory that names no known commune or département.")
+    return None
 
 
 def _latest_text(tracker: Tracker) -> Text:

@@ -170,7 +170,7 @@ def search_places(
     outcome: Optional[LocationOutcome] = None,
 ) -> List[EventType]:
     """Locate the user, then show places or ask what is missing."""
-    outcome = outcome or lookup.locate(tracker)
+    outcome = with_territory(tracker, outcome or lookup.locate(tracker))
     requested = place_types[0] if len(place_types) == 1 else None
 
     if outcome.status == "missing":
@@ -182,7 +182,17 @@ def search_places(
     assert outcome.point is not None
     say_dominant(dispatcher, outcome)
     show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES))
+    if outcome.from_territory:
+        dispatcher.utter_message(response="utter_territory_hint")
     return outcome.point.slot_events() + [SlotSet("pending_search", None)]
+
+
+def with_territory(tracker: Tracker, outcome: LocationOutcome) -> LocationOutcome:
+    """Replace a missing location with the territory of the user's channel page, if any."""
+    if outcome.status != "missing":
+        return outcome
+    territory = lookup.territory_outcome(tracker)
+    return territory if territory is not None else outcome
 
 
 def say_dominant(dispatcher: CollectingDispatcher, outcome: LocationOutcome) -> None:
@@ -223,7 +233,7 @@ def search_trainings(
         _show_trainings(dispatcher, str(field), diploma)
         events += [SlotSet("field", field), SlotSet("diploma", diploma)]
 
-    outcome = outcome or lookup.locate(tracker)
+    outcome = with_territory(tracker, outcome or lookup.locate(tracker))
     if outcome.status == "missing":
         if field:
             dispatcher.utter_message(response="utter_ask_location_reentry")
@@ -236,6 +246,8 @@ def search_trainings(
     assert outcome.point is not None
     say_dominant(dispatcher, outcome)
     show_reentry(dispatcher, outcome.point, age)
+    if outcome.from_territory:
+        dispatcher.utter_message(response="utter_territory_hint")
     return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
 
 

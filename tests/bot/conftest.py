@@ -38,12 +38,14 @@ def make_tracker(
     events: Optional[List[Dict[str, Any]]] = None,
     sender_id: str = "test-conversation",
     input_channel: Optional[str] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
-    """Build a tracker whose latest message is the given one, received on `input_channel`."""
+    """Build a tracker whose latest message is the given one, received on `input_channel` with `metadata`."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
         "entities": entities or [],
+        "metadata": metadata or {},
     }
     user_event = {"event": "user", "text": text, "parse_data": latest, "input_channel": input_channel}
     all_events = list(events or []) + [user_event]

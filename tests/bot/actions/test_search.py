@@ -219,3 +219,73 @@ def test_scheme_named_with_age_is_not_a_place(run_action):
     tracker = make_tracker("DAEU j'ai 20 ans", "inform_location", [entity("age", "20")])
     result = run_action(ActionHandleLocation(), tracker)
     assert result.responses[0] == "utter_scheme_daeu"
+
+
+# A local Messenger page passes its territory in the message metadata.
+
+
+def test_near_me_on_a_local_page_searches_its_commune(run_action):
+    tracker = make_tracker(
+        "une mission locale près de chez moi", "find_place", [entity("place_type", "mission_locale")],
+        metadata={"page_id": "111", "territory": {"communes": ["69123"], "label": "Lyon"}},
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses[0] == "utter_places_intro"
+    assert result.responses[-1] == "utter_territory_hint"
+    assert result.slot("commune_insee") == "69123"
+    assert all(card["type"] == "mission_locale" for card in result.cards)
+    assert result.cards[0]["distance_km"] < 10
+
+
+def test_near_me_on_a_departement_page_searches_around_its_chef_lieu(run_action):
+    tracker = make_tracker(
+        "qui peut m'aider près de chez moi", "find_place", metadata={"territory": {"departement": "35"}}
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses[-1] == "utter_territory_hint"
+    assert result.slot("commune_insee") == "35238"
+    assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
+
+
+def test_a_page_with_several_communes_offers_them(run_action):
+    tracker = make_tracker(
+        "une mission locale", "find_place", [entity("place_type", "mission_locale")],
+        metadata={"territory": {"communes": ["69123", "69266", "00000"]}},
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_location_ambiguous"]
+    payloads = [b["payload"] for b in result.messages[0]["buttons"]]
+    assert payloads == [
+        '/inform_location{"commune_insee": "69123"}',
+        '/inform_location{"commune_insee": "69266"}',
+    ]
+
+
+def test_a_place_named_by_the_user_wins_over_the_page_territory(run_action):
+    tracker = make_tracker(
+        "une mission locale à Rennes", "find_place",
+        [entity("place_type", "mission_locale"), entity("location", "Rennes")],
+        metadata={"territory": {"communes": ["69123"]}},
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert "utter_territory_hint" not in result.responses
+    assert result.slot("commune_insee") == "35238"
+
+
+def test_a_territory_naming_nothing_known_asks_the_location(run_action):
+    tracker = make_tracker(
+        "une mission locale", "find_place", [entity("place_type", "mission_locale")],
+        metadata={"territory": {"departement": "zz", "communes": "69123"}},
+    )
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_ask_location"]
+
+
+def test_trainings_on_a_local_page_show_reentry_places_of_its_territory(run_action):
+    tracker = make_tracker(
+        "je veux reprendre une formation", "find_training", metadata={"territory": {"communes": ["69123"]}}
+    )
+    result = run_action(ActionFindTrainings(), tracker)
+    assert "utter_reentry_intro" in result.responses
+    assert result.responses[-1] == "utter_territory_hint"
+    assert result.slot("commune_insee") == "69123"
