@@ -1,0 +1,111 @@
+"""NLU component that turns a département number taken for an age into a location.
+
+DIET learns that a bare number of two digits is often an age ("j'ai 19
+ans", "19"). After « du », « le », « dans le » or « en », and without « ans »
+after it, such a number names a département: « celle du 26 », « je suis
+dans le 93 ». Left as an age, it would set the age slot to 26 and give the
+over-25 answer to a young person who only named the Drôme.
+
+The component runs after the entity extractor and the synonym mapper, and
+relabels those `age` entities as `location` entities with the same span.
+"""
+
+import logging
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+logger = logging.getLogger(__name__)
+
+AGE_ENTITY = "age"
+LOCATION_ENTITY = "location"
+
+# Words before a number that make it a département: « du 26 », « le 93 »,
+# « dans le 13 », « en 75 » (« en 2024 » has four digits and is no age).
+_DEPARTEMENT_BEFORE = re.compile(r"(?:\bdu|\ble|\bdans\s+le|\ben)\s*$", re.IGNORECASE)
+# « du 26 ans » does not occur, but « le 19 ans » could be a typo of an age.
+_YEARS_AFTER = re.compile(r"^\s*(?:ans?|a)\b", re.IGNORECASE)
+_DEPARTEMENT_NUMBER = re.compile(r"^(?:0?[1-9]|[1-8]\d|9[0-5]|2[ab])$", re.IGNORECASE)
+
+
+def is_departement_number(text: Text, start: int, end: int) -> bool:
+    """Return whether the number at text[start:end] reads as a département, not an age.
+
+    Args:
+        text: the whole message.
+        start: start of the number in the text.
+        end: end of the number in the text.
+    """
+    number = text[start:end].strip()
+    if not _DEPARTEMENT_NUMBER.match(number):
+        return False
+    if _YEARS_AFTER.match(text[end:]):
+        return False
+    return bool(_DEPARTEMENT_BEFORE.search(text[:start]))
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class AgeEntityRules(GraphComponent):
+    """Relabel as `location` the `age` entities that are département numbers."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Return the default configuration (nothing to set)."""
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "AgeEntityRules":
+        """Create the component; it has nothing to train."""
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Relabel the département numbers of each message."""
+        for message in messages:
+            self._process_message(message)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        """Leave the training data unchanged."""
+        return training_data
+
+    @staticmethod
+    def _process_message(message: Message) -> None:
+        text = message.get(TEXT) or ""
+        entities = message.get(ENTITIES) or []
+        changed = False
+        for entity in entities:
+            if entity.get(ENTITY_ATTRIBUTE_TYPE) != AGE_ENTITY:
+                continue
+            start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
+            if not isinstance(start, int) or not isinstance(end, int):
+                continue
+            if is_departement_number(text, start, end):
+                entity[ENTITY_ATTRIBUTE_TYPE] = LOCATION_ENTITY
+                entity[ENTITY_ATTRIBUTE_VALUE] = text[start:end].strip()
+                entity[EXTRACTOR] = f"{entity.get(EXTRACTOR)}+{AgeEntityRules.__name__}"
+                changed = True
+        if changed:
+            logger.debug("A département number read as an age became a location.")
+            message.set(ENTITIES, entities, add_to_output=True)

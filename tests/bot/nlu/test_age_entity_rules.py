@@ -1,0 +1,70 @@
+"""Tests of bot.nlu.age_entity_rules."""
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.age_entity_rules import AgeEntityRules, is_departement_number
+
+
+def _message_with_age(text, number):
+    start = text.index(number)
+    message = Message(data={"text": text})
+    message.set(
+        "entities",
+        [{"entity": "age", "value": number, "start": start, "end": start + len(number), "extractor": "DIETClassifier"}],
+    )
+    return message
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("celle du 26", "26"),
+        ("je suis dans le 93", "93"),
+        ("en 75 y a quoi", "75"),
+        ("Celle DU 2A", "2A"),
+        ("le 07", "07"),
+    ],
+)
+def test_departement_number_becomes_location(text, number):
+    message = _message_with_age(text, number)
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    [entity] = message.get("entities")
+    assert entity["entity"] == "location"
+    assert entity["value"] == number
+    assert entity["extractor"] == "DIETClassifier+AgeEntityRules"
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("j'ai 19 ans", "19"),
+        ("19", "19"),
+        ("le 19 ans c'est trop tard ?", "19"),
+        ("j'ai eu 17 en maths", "17"),
+        ("du haut de mes 16 ans", "16"),
+        ("je suis né en 2008", "2008"),
+    ],
+)
+def test_ages_stay_ages(text, number):
+    message = _message_with_age(text, number)
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert message.get("entities")[0]["entity"] == "age"
+
+
+def test_other_entities_untouched():
+    message = Message(data={"text": "cap cuisine du 26"})
+    message.set("entities", [{"entity": "field", "value": "cuisine", "start": 4, "end": 11}])
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert message.get("entities") == [{"entity": "field", "value": "cuisine", "start": 4, "end": 11}]
+
+
+def test_number_out_of_departement_range_is_not_a_departement():
+    assert not is_departement_number("celle du 99", 9, 11)
+    assert is_departement_number("celle du 95", 9, 11)
