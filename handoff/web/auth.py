@@ -79,7 +79,12 @@ PUBLIC_PREFIXES = ("/static/",)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 MESSAGE_INVALID_LOGIN = "Identifiant ou mot de passe incorrect."
-MESSAGE_LOCKED = "Compte verrouillé après plusieurs échecs : réessayez dans {minutes} minutes."
+# A locked account gets the same answer as a wrong password, so that the
+# form does not tell a stranger which logins exist.
+MESSAGE_INVALID_OR_LOCKED = (
+    f"Identifiant ou mot de passe incorrect. Après {accounts.MAX_FAILED_LOGINS} échecs de suite, le compte est "
+    f"verrouillé {int(accounts.LOCKOUT_DURATION.total_seconds() // 60)} minutes, même avec le bon mot de passe."
+)
 MESSAGE_RATE_LIMITED = "Trop de tentatives de connexion depuis votre adresse : réessayez dans {minutes} minutes."
 MESSAGE_LOGIN_FORM_EXPIRED = "Le formulaire de connexion a expiré. Rechargez la page, puis réessayez."
 MESSAGE_FORBIDDEN = "Action refusée : la demande ne vient pas de la console. Rechargez la page, puis réessayez."
@@ -435,15 +440,10 @@ def register_auth_routes(app) -> None:
             return await _login_form(request, error=MESSAGE_INVALID_LOGIN, login=login, status=401)
 
         result, token = await request.app.ctx.sessions.login(login, password, request.cookies.get(SESSION_COOKIE))
-        if result.status == "locked":
-            await limiter.record_failure(address)
-            seconds = (result.locked_until - utc_now()).total_seconds()
-            return await _login_form(
-                request, error=MESSAGE_LOCKED.format(minutes=_minutes(seconds)), login=login, status=403
-            )
         if token is None:
+            # "locked" and "invalid" look the same from outside (see MESSAGE_INVALID_OR_LOCKED).
             await limiter.record_failure(address)
-            return await _login_form(request, error=MESSAGE_INVALID_LOGIN, login=login, status=401)
+            return await _login_form(request, error=MESSAGE_INVALID_OR_LOCKED, login=login, status=401)
 
         resp = response.redirect("/", status=303)
         _set_cookie(

@@ -13,6 +13,7 @@ from handoff.models import CounsellorSession
 from .conftest import ConsoleClient, next_ws_message
 
 INVALID_LOGIN = "Identifiant ou mot de passe incorrect."
+LOCKED_OR_INVALID = "le compte est verrouillé 15 minutes, même avec le bon mot de passe."
 
 
 async def test_login_ok_sets_session_cookie(console, data):
@@ -66,10 +67,21 @@ async def test_login_lockout_after_five_failures(console, data):
         locked_body = await fifth.text()
         with_right_password = await client.login(login)
         right_body = await with_right_password.text()
-    assert fifth.status == 403
-    assert "Compte verrouillé après plusieurs échecs : réessayez dans 15 minutes." in locked_body
-    assert with_right_password.status == 403
-    assert "Compte verrouillé" in right_body
+    # A locked account answers like a wrong password, so that the form does
+    # not reveal which logins exist; the right password does not open it.
+    assert fifth.status == 401
+    assert with_right_password.status == 401
+    assert LOCKED_OR_INVALID in locked_body
+    assert LOCKED_OR_INVALID in right_body
+    assert "/logout" not in right_body
+
+
+async def test_login_unknown_account_answers_like_a_locked_one(console):
+    async with ConsoleClient(console) as client:
+        response = await client.login("personne-inconnue-2", "mauvais-mot-de-passe")
+        body = await response.text()
+    assert response.status == 401
+    assert LOCKED_OR_INVALID in body
 
 
 async def test_login_ip_limit_after_twenty_failures(console):
