@@ -1,18 +1,24 @@
-"""NLU component that turns a département number taken for an age into a location.
+"""NLU component that fixes the `age` entity with two rules DIET does not always learn.
 
-DIET learns that a bare number of two digits is often an age ("j'ai 19
+1. A stated age is an age. « j'ai 16 ans », « mon fils a 17 ans », « âgée
+   de 19 ans » give an `age` entity even when DIET misses it, because the
+   age decides which schemes apply (training obligation until 18, EPIDE
+   from 17, most schemes until 25).
+
+2. A département number is not an age. DIET learns that a bare number of two digits is often an age ("j'ai 19
 ans", "19"). After « du », « le », « dans le » or « en », and without « ans »
 after it, such a number names a département: « celle du 26 », « je suis
 dans le 93 ». Left as an age, it would set the age slot to 26 and give the
 over-25 answer to a young person who only named the Drôme.
 
-The component runs after the entity extractor and the synonym mapper, and
-relabels those `age` entities as `location` entities with the same span.
+The component runs after the entity extractor and the synonym mapper: it
+adds the stated age when no `age` entity was found, and relabels the
+département numbers as `location` entities with the same span.
 """
 
 import logging
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -40,6 +46,12 @@ _DEPARTEMENT_BEFORE = re.compile(r"(?:\bdu|\ble|\bdans\s+le|\ben)\s*$", re.IGNOR
 # « du 26 ans » does not occur, but « le 19 ans » could be a typo of an age.
 _YEARS_AFTER = re.compile(r"^\s*(?:ans?|a)\b", re.IGNORECASE)
 _DEPARTEMENT_NUMBER = re.compile(r"^(?:0?[1-9]|[1-8]\d|9[0-5]|2[ab])$", re.IGNORECASE)
+# « j'ai 16 ans », « jai 16ans », « g 16 ans », « il a 17 ans », « âgé de 19 ans »,
+# but not « il y a 2 ans » nor « ça fait 10 ans ».
+_STATED_AGE = re.compile(
+    r"(?:\bj\s?'?\s?ai|\bjai|\bg|\b(?<!y )a|\bâgée?s?\s+de|\bagee?s?\s+de)\s+(\d{2})\s*ans\b",
+    re.IGNORECASE,
+)
 
 
 def is_departement_number(text: Text, start: int, end: int) -> bool:
@@ -56,6 +68,21 @@ def is_departement_number(text: Text, start: int, end: int) -> bool:
     if _YEARS_AFTER.match(text[end:]):
         return False
     return bool(_DEPARTEMENT_BEFORE.search(text[:start]))
+
+
+def stated_age_entity(text: Text) -> Optional[Dict[Text, Any]]:
+    """Return an `age` entity for an age stated in the text (« j'ai 16 ans »), or None."""
+    match = _STATED_AGE.search(text)
+    if match is None:
+        return None
+    start, end = match.span(1)
+    return {
+        ENTITY_ATTRIBUTE_TYPE: AGE_ENTITY,
+        ENTITY_ATTRIBUTE_VALUE: match.group(1),
+        ENTITY_ATTRIBUTE_START: start,
+        ENTITY_ATTRIBUTE_END: end,
+        EXTRACTOR: "AgeEntityRules",
+    }
 
 
 @DefaultV1Recipe.register(
@@ -93,8 +120,13 @@ class AgeEntityRules(GraphComponent):
     @staticmethod
     def _process_message(message: Message) -> None:
         text = message.get(TEXT) or ""
-        entities = message.get(ENTITIES) or []
+        entities = list(message.get(ENTITIES) or [])
         changed = False
+        if not any(entity.get(ENTITY_ATTRIBUTE_TYPE) == AGE_ENTITY for entity in entities):
+            stated = stated_age_entity(text)
+            if stated is not None:
+                entities.append(stated)
+                changed = True
         for entity in entities:
             if entity.get(ENTITY_ATTRIBUTE_TYPE) != AGE_ENTITY:
                 continue
@@ -107,5 +139,5 @@ class AgeEntityRules(GraphComponent):
                 entity[EXTRACTOR] = f"{entity.get(EXTRACTOR)}+{AgeEntityRules.__name__}"
                 changed = True
         if changed:
-            logger.debug("A département number read as an age became a location.")
+            logger.debug("The age rules changed the entities of a message.")
             message.set(ENTITIES, entities, add_to_output=True)

@@ -13,7 +13,11 @@ It runs after the model's intent classifier and the FallbackClassifier:
 
 NOTE: "unknown to the language model" means no spaCy word vector; SMS
 spellings often have none, so the check applies only to messages of two or
-more words, none with a vector, and no extracted entity.
+more words, none with a vector, and no extracted entity other than a
+`location` that names no commune. Commune names often have no vector
+("Plouzévédé Kerlouan"), so a location entity is looked up, by its
+normalised name, in the commune names of `knowledge`; keyboard mashing
+("wxcvbn poiuyt") that the model took for a place is not found there.
 """
 
 import logging
@@ -34,7 +38,13 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+import knowledge
 from bot.actions.distress import assess
+from knowledge.models import CommuneAlias
+from knowledge.normalize import normalize_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +61,29 @@ _EMAIL_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\W\
 SPACY_DOC_KEY = "text_spacy_doc"
 
 _HAS_WORD_CHARACTER = re.compile(r"[^\W_]")
+
+LOCATION_ENTITY = "location"
+
+
+def names_a_commune(value: Any) -> bool:
+    """Return whether a location entity value is the name of a commune, former commune or locality.
+
+    The lookup is one indexed query on the knowledge database; when the
+    database cannot be read, the value counts as a commune, so that the
+    noise rule never overrules a real place.
+    """
+    name = normalize_name(str(value or ""))
+    if not name or not re.search(r"[a-z]", name):
+        return True
+    try:
+        with knowledge.session_scope() as session:
+            found = session.execute(
+                select(CommuneAlias.id).where(CommuneAlias.alias_normalized == name).limit(1)
+            ).first()
+    except SQLAlchemyError as error:
+        logger.warning("Commune names unavailable to the noise rule: %s", type(error).__name__)
+        return True
+    return found is not None
 
 
 @DefaultV1Recipe.register(
@@ -121,13 +154,17 @@ class SafetyRulesClassifier(GraphComponent):
     def _is_noise(message: Message, text: Text) -> bool:
         if not _HAS_WORD_CHARACTER.search(text):
             return True
-        if message.get(ENTITIES):
+        entities = message.get(ENTITIES) or []
+        if any(entity.get("entity") != LOCATION_ENTITY for entity in entities):
             return False
         doc = message.get(SPACY_DOC_KEY)
         if doc is None:
             return False
         words = [token for token in doc if token.is_alpha]
-        return len(words) >= 2 and not any(token.has_vector for token in words)
+        if len(words) < 2 or any(token.has_vector for token in words):
+            return False
+        # Only now, as it costs a query: a place the model found must be real.
+        return not any(names_a_commune(entity.get("value")) for entity in entities)
 
     @staticmethod
     def _set_intent(message: Message, intent_name: Text) -> None:

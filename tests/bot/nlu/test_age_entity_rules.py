@@ -68,3 +68,50 @@ def test_other_entities_untouched():
 def test_number_out_of_departement_range_is_not_a_departement():
     assert not is_departement_number("celle du 99", 9, 11)
     assert is_departement_number("celle du 95", 9, 11)
+
+
+@pytest.mark.parametrize(
+    "text, age",
+    [
+        ("jai 16 ans ma mere dit que jsuis obligé de faire une formation c vrai ??", "16"),
+        ("j'ai 19ans et pas de diplome", "19"),
+        ("J'ai 17 ans", "17"),
+        ("g 18 ans", "18"),
+        ("mon fils a 17 ans et il a arrêté le lycée", "17"),
+        ("ma fille âgée de 16 ans", "16"),
+    ],
+)
+def test_stated_age_is_added_when_the_model_missed_it(text, age):
+    message = Message(data={"text": text})
+    message.set("entities", [])
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    [entity] = message.get("entities")
+    assert entity["entity"] == "age"
+    assert entity["value"] == age
+    assert text[entity["start"]:entity["end"]] == age
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["il y a 10 ans j'ai eu mon brevet", "ça fait 2 ans que j'ai arrêté", "ça fait 12 ans", "le CAP dure 2 ans"],
+)
+def test_durations_are_not_ages(text):
+    message = Message(data={"text": text})
+    message.set("entities", [])
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert message.get("entities") == []
+
+
+def test_an_age_found_by_the_model_is_kept():
+    text = "j'ai 19 ans"
+    message = _message_with_age(text, "19")
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert message.get("entities") == [
+        {"entity": "age", "value": "19", "start": 5, "end": 7, "extractor": "DIETClassifier"}
+    ]

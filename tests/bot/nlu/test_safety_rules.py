@@ -109,3 +109,17 @@ def test_email_rule_keeps_other_intents(nlp, component, text, predicted):
     message = _message(nlp, text, predicted)
     component.process([message])
     assert message.get("intent")["name"] == predicted
+
+
+def test_location_entity_that_names_no_commune_is_noise(nlp, component):
+    entities = [{"entity": "location", "value": "poiuyt", "start": 7, "end": 13}]
+    message = _message(nlp, "wxcvbn poiuyt", "inform_location", entities)
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_other_entity_keeps_unknown_words(nlp, component):
+    entities = [{"entity": "scheme", "value": "epide", "start": 5, "end": 10}]
+    message = _message(nlp, "kwa epide", "ask_scheme", entities)
+    component.process([message])
+    assert message.get("intent")["name"] == "ask_scheme"
