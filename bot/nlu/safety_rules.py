@@ -145,6 +145,8 @@ class SafetyRulesClassifier(GraphComponent):
 
         if self._config.get("noise", True) and self._is_noise(message, text):
             self._set_intent(message, FALLBACK_INTENT)
+            # What is left are places that do not exist: no slot may keep them.
+            message.set(ENTITIES, [], add_to_output=True)
 
     @staticmethod
     def _predicted_intent(message: Message) -> Text:

@@ -23,12 +23,7 @@ STORIES_FILE = ROOT / "tests" / "stories" / "test_stories.yml"
 # Stories that the current model fails, each for an NLU error marked with a
 # NOTE in the stories file. Every other story must pass; one of these that
 # passes is fine, and should then leave this list.
-# NOTE: known weaknesses of the model: « celle du 26 » gives an age entity,
-# and « tu connais un bon kebab pas cher » falls under the fallback threshold.
-KNOWN_FAILURES = {
-    "ambiguous commune, the user types the department",
-    "out of scope twice",
-}
+KNOWN_FAILURES: set = set()
 
 # The run loads the model once. It took 43 s on a 2-core machine that was
 # busy with another Rasa job, so 600 s leaves room for slower machines.

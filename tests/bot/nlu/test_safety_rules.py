@@ -116,6 +116,7 @@ def test_location_entity_that_names_no_commune_is_noise(nlp, component):
     message = _message(nlp, "wxcvbn poiuyt", "inform_location", entities)
     component.process([message])
     assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("entities") == []
 
 
 def test_other_entity_keeps_unknown_words(nlp, component):
