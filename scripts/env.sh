@@ -24,10 +24,16 @@
 # conversation; a new random one per run unless set.
 : "${RASA_TOKEN:=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 : "${WIDGET_ALLOWED_ORIGINS:=*}"
+# Telegram bot (connectors/telegram/README.md); empty turns the channel off.
+: "${TELEGRAM_BOT_TOKEN:=}"
+: "${TELEGRAM_WEBHOOK_URL:=}"
+: "${TELEGRAM_SECRET_TOKEN:=}"
+: "${TELEGRAM_API_URL:=}"
 
 export SECONDE_CHANCE_DATA KNOWLEDGE_DATABASE_URL REDIS_HOST REDIS_PORT REDIS_LOCK_DB \
   REDIS_URL TRACKER_DB_DIALECT TRACKER_DB_URL RASA_HOST RASA_PORT ACTION_PORT \
   ACTION_ENDPOINT_URL DEMO_PORT WIDGET_ALLOWED_ORIGINS HANDOFF_PORT HANDOFF_DATABASE_URL RASA_URL RASA_TOKEN
+export TELEGRAM_BOT_TOKEN TELEGRAM_WEBHOOK_URL TELEGRAM_SECRET_TOKEN TELEGRAM_API_URL
 
 # Quieter third-party start-up: TensorFlow's C++ banner and SQLAlchemy's
 # notice about 2.0, which Rasa 3.6 cannot use.

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 # Channels on which a counsellor can answer the user live. On the others the
 # bot offers the e-mail follow-up.
-LIVE_CHANNELS = ("widget",)
+LIVE_CHANNELS = ("widget", "messenger", "telegram")
 # Channel recorded for a follow-up whose tracker names none.
 UNKNOWN_CHANNEL = "unknown"
 

@@ -126,6 +126,10 @@ class Stack:
                     "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
                 }
             )
+        # credentials.yml names these variables, and Rasa refuses to start
+        # when one is unset; empty turns the Telegram channel off.
+        for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN", "TELEGRAM_API_URL"):
+            env.setdefault(name, "")
         env.update(env_overrides or {})
         self.env = env
         upgrade_database(handoff_database)
