@@ -130,6 +130,10 @@ class Stack:
         # when one is unset; empty turns the Telegram channel off.
         for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN", "TELEGRAM_API_URL"):
             env.setdefault(name, "")
+        # Rasa needs the Messenger variables too, and empty turns that channel off.
+        for name in ("MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_PAGES_FILE",
+                     "MESSENGER_GRAPH_API_URL"):
+            env.setdefault(name, "")
         env.update(env_overrides or {})
         self.env = env
         upgrade_database(handoff_database)
