@@ -6,19 +6,8 @@ are read by counsellors in the console.
 
 from typing import Dict, Text
 
+from connectors.replies import EMPTY_MESSAGE, INVALID_POSITION, TRUNCATED_MESSAGE  # noqa: F401 (shared replies)
 from knowledge.helplines import load_helplines
-
-EMPTY_MESSAGE = (
-    "Ton message est vide. Écris ta question, par exemple : "
-    "« mission locale à Lyon » ou « je veux reprendre mes études »."
-)
-
-TRUNCATED_MESSAGE = (
-    "Ton message est très long : je n'en lis que le début et la fin. "
-    "N'hésite pas à poser ta question en quelques phrases."
-)
-
-INVALID_POSITION = "Je n'ai pas pu lire ta position. Tu peux écrire ta ville ou ton code postal."
 
 _WRITE_INSTEAD = "Écris-moi ta question, ou le nom de ta ville si tu cherches un lieu près de chez toi."
 

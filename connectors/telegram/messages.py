@@ -6,6 +6,8 @@ so that it reads the same on every channel.
 
 from typing import Dict, List, Text
 
+from connectors.replies import EMPTY_MESSAGE, INVALID_POSITION, TRUNCATED_MESSAGE  # noqa: F401 (shared replies)
+
 HELP = (
     "Je suis l'assistant automatique de « Seconde chance », un programme et pas une personne. "
     "Je peux t'aider à :\n"
@@ -32,18 +34,6 @@ COMMANDS = [
     ("aide", "Ce que l'assistant peut faire"),
     ("conseiller", "Parler à un conseiller"),
 ]
-
-EMPTY_MESSAGE = (
-    "Ton message est vide. Écris ta question, par exemple : "
-    "« mission locale à Lyon » ou « je veux reprendre mes études »."
-)
-
-TRUNCATED_MESSAGE = (
-    "Ton message est très long : je n'en lis que le début et la fin. "
-    "N'hésite pas à poser ta question en quelques phrases."
-)
-
-INVALID_POSITION = "Je n'ai pas pu lire ta position. Tu peux écrire ta ville ou ton code postal."
 
 OLD_BUTTON = (
     "Ce bouton n'est plus valable, il vient d'un ancien message. "

@@ -1,22 +1,10 @@
 """French texts that the widget channel sends by itself, outside Rasa."""
 
-EMPTY_MESSAGE = (
-    "Ton message est vide. Écris ta question, par exemple : "
-    "« mission locale à Lyon » ou « je veux reprendre mes études »."
-)
+from connectors.replies import EMPTY_MESSAGE, INVALID_POSITION, TRUNCATED_MESSAGE  # noqa: F401 (shared replies)
 
 MALFORMED_MESSAGE = (
     "Je n'ai pas pu lire ce message. Réessaie, et si le problème continue, "
     "recharge la page."
-)
-
-TRUNCATED_MESSAGE = (
-    "Ton message est très long : je n'en lis que le début et la fin. "
-    "N'hésite pas à poser ta question en quelques phrases."
-)
-
-INVALID_POSITION = (
-    "Je n'ai pas pu lire ta position. Tu peux écrire ta ville ou ton code postal."
 )
 
 TECHNICAL_PROBLEM = (
