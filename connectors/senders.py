@@ -50,6 +50,41 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+class SentParts:
+    """How many parts of each handoff message a platform already took, in this process.
+
+    A counsellor's place cards or a long text go out as several platform
+    messages. When one part fails, the whole message stays pending and is
+    delivered again later; the parts that arrived must not be sent twice.
+
+    NOTE: the count lives in the memory of the process that delivers (the
+    handoff service): after a restart, a message that had failed half-way
+    is sent again whole.
+    """
+
+    # Messages remembered before the oldest are forgotten.
+    MAX_MESSAGES = 1000
+
+    def __init__(self) -> None:
+        self._counts: Dict[Any, int] = {}
+
+    def already_sent(self, message_id: Any) -> int:
+        """Return how many parts of the message were sent before."""
+        return self._counts.get(message_id, 0) if message_id is not None else 0
+
+    def record(self, message_id: Any, parts_sent: int) -> None:
+        """Remember the parts sent so far of a message that is not complete."""
+        if message_id is None:
+            return
+        if message_id not in self._counts and len(self._counts) >= self.MAX_MESSAGES:
+            self._counts.pop(next(iter(self._counts)))
+        self._counts[message_id] = parts_sent
+
+    def complete(self, message_id: Any) -> None:
+        """Forget a message whose parts were all sent."""
+        self._counts.pop(message_id, None)
+
+
 class ChannelSender(Protocol):
     """What every channel sender provides."""
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from typing import Iterable, Optional, Text, Tuple
 
+from redis.exceptions import RedisError
+
 logger = logging.getLogger(__name__)
 
 INTENT_PREFIX = "/"
@@ -130,7 +132,11 @@ class OfferedPayloads:
         return f"seconde_chance:payloads:{self._channel}:{sender_id}"
 
     async def remember(self, sender_id: Text, payloads: Iterable[Text]) -> None:
-        """Record payloads just offered to a conversation."""
+        """Record payloads just offered to a conversation.
+
+        A Redis failure is logged and not raised: the reply still goes out,
+        and a press on its buttons is then read as the button's title.
+        """
         values = [p.strip() for p in payloads if p and is_payload(p)]
         if not values:
             return
@@ -138,8 +144,15 @@ class OfferedPayloads:
         pipeline = self._redis.pipeline()
         pipeline.sadd(key, *values)
         pipeline.expire(key, self._ttl_seconds)
-        await pipeline.execute()
+        try:
+            await pipeline.execute()
+        except RedisError as error:
+            logger.error("Could not record the payloads offered on %s: %s", self._channel, error)
 
     async def was_offered(self, sender_id: Text, payload: Text) -> bool:
-        """Return whether the payload was offered to this conversation."""
+        """Return whether the payload was offered to this conversation.
+
+        Raises:
+            RedisError: Redis failed; the caller decides how to read the press.
+        """
         return bool(await self._redis.sismember(self._key(sender_id), payload.strip()))

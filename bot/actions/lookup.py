@@ -31,6 +31,10 @@ UNAVAILABLE_TYPE_LABELS = {"greta": "GRETA", "cfa": "CFA"}
 # place at all.
 NO_DATA_TERRITORIES = frozenset({"975", "977", "978", "984", "986", "987", "988", "989"})
 
+# Communes of a local page's territory that the bot offers; a page that
+# serves more names its département instead.
+MAX_TERRITORY_COMMUNES = 10
+
 # How far beyond a type's radius the nearest place is still worth showing.
 FAR_RADIUS_FACTOR = 3
 
@@ -264,7 +268,7 @@ def territory_outcome(tracker: Tracker) -> Optional[LocationOutcome]:
 
     codes = territory.get("communes")
     if isinstance(codes, list):
-        communes = [index.communes.get(str(code)) for code in codes[:10]]
+        communes = [index.communes.get(str(code)) for code in codes[:MAX_TERRITORY_COMMUNES]]
         communes = [c for c in communes if c is not None and c.latitude is not None]
         if len(communes) == 1:
             return LocationOutcome("found", point=_point_from_commune(communes[0]), from_territory=True)

@@ -29,6 +29,11 @@ DAEU_MIN_AGE = 20
 
 TRAININGS_SHOWN = 5
 
+# Communes offered when a place name is ambiguous, and when a local page
+# serves several communes (all of them, up to the limit of its territory).
+MAX_CANDIDATES = 5
+MAX_TERRITORY_COMMUNES = lookup.MAX_TERRITORY_COMMUNES
+
 # Radius for a place type that its description file does not cover.
 DEFAULT_RADIUS_KM = 30
 
@@ -78,7 +83,7 @@ def answer_unresolved(
                 "title": lookup.candidate_title(commune),
                 "payload": '/inform_location{"commune_insee": "%s"}' % commune.insee_code,
             }
-            for commune in outcome.candidates[:5]
+            for commune in outcome.candidates[: MAX_TERRITORY_COMMUNES if outcome.from_territory else MAX_CANDIDATES]
         ]
         dispatcher.utter_message(response="utter_location_ambiguous", buttons=buttons)
         return

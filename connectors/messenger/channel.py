@@ -55,6 +55,10 @@ from connectors.user_input import DEFAULT_MAX_MESSAGE_CHARS, OfferedPayloads
 
 logger = logging.getLogger(__name__)
 
+# A Redis server that stops answering must not stall the updates: after this
+# many seconds a call fails, and the channel goes on without de-duplication.
+REDIS_TIMEOUT_SECONDS = 5.0
+
 # Body of the 200 response to a notification, as in Meta's examples.
 EVENT_RECEIVED = "EVENT_RECEIVED"
 # Minimum interval between two log lines for the same rejection reason.
@@ -312,7 +316,11 @@ class MessengerInput(InputChannel):
         messenger_webhook = Blueprint("messenger_webhook", __name__)
 
         if not self.disabled_reason:
-            redis_client = aioredis.Redis.from_url(self.redis_url)
+            redis_client = aioredis.Redis.from_url(
+                self.redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
             self.offered_payloads = OfferedPayloads(redis_client, CHANNEL_NAME)
             self.handler = EventHandler(
                 pages=self.pages,

@@ -32,10 +32,13 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Set, Text
 
 from rasa.core.channels.channel import UserMessage
 
+from redis.exceptions import RedisError
+
 from connectors.handoff_bridge import HandoffBridge
 from connectors.messenger import messages
 from connectors.messenger.dedup import EventDeduplicator
 from connectors.messenger.events import (
+    LIKE_STICKER_ID,
     AttachmentMessage,
     Delivery,
     Echo,
@@ -173,7 +176,12 @@ class EventHandler:
         """Handle one event: see the module documentation for the steps."""
         page = self.pages.get(event.page_id)
         if page is None:
-            logger.warning("Ignored a Messenger event for page %s, which is not in the pages file.", event.page_id)
+            # Pages whose token variable is unset are left out of `pages` at start-up, with an error then.
+            logger.warning(
+                "Ignored a Messenger event for page %s: the page is not configured "
+                "(missing from the pages file, or its token variable is unset).",
+                event.page_id,
+            )
             return
         if isinstance(event, SILENT_EVENTS):
             logger.debug("Messenger page %s: %s event, no reply.", page.page_id, type(event).__name__)
@@ -267,7 +275,12 @@ class EventHandler:
     async def _payload_allowed(self, sender_id: Text, payload: Text) -> bool:
         if payload in ALWAYS_ALLOWED_PAYLOADS:
             return True
-        return await self.offered_payloads.was_offered(sender_id, payload)
+        try:
+            return await self.offered_payloads.was_offered(sender_id, payload)
+        except RedisError as error:
+            # The press is then read as its title, which the bot understands too.
+            logger.error("Could not check a button payload of Messenger user %s: %s", user_ref(sender_id), error)
+            return False
 
     @staticmethod
     def _attachment(event: AttachmentMessage) -> Incoming:
@@ -284,7 +297,8 @@ class EventHandler:
             return Incoming(payload, messages.LOCATION_HANDOFF_TEXT, coordinates)
 
         if event.is_sticker:
-            kind = "sticker"
+            sticker_ids = {event.sticker_id, *(attachment.sticker_id for attachment in event.attachments)}
+            kind = "like" if LIKE_STICKER_ID in sticker_ids else "sticker"
         else:
             kind = next((a.type for a in event.attachments if a.type in _ATTACHMENT_KINDS), "other")
         return Incoming(

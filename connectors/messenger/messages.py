@@ -13,6 +13,7 @@ _WRITE_INSTEAD = "Écris-moi ta question, ou le nom de ta ville si tu cherches u
 
 # Replies to messages without text, by kind of attachment.
 ATTACHMENT_REPLIES: Dict[Text, Text] = {
+    "like": "Merci 🙂 Je ne lis que les messages écrits. " + _WRITE_INSTEAD,
     "sticker": "Merci 🙂 Je ne lis que les messages écrits. " + _WRITE_INSTEAD,
     "image": "Je ne peux pas voir les images : je ne lis que les messages écrits. " + _WRITE_INSTEAD,
     "audio": "Je ne peux pas écouter les messages vocaux : je ne lis que les messages écrits. " + _WRITE_INSTEAD,
@@ -23,7 +24,8 @@ ATTACHMENT_REPLIES: Dict[Text, Text] = {
 
 # Texts shown to the counsellor in the console in place of a message without text.
 ATTACHMENT_HANDOFF_TEXTS: Dict[Text, Text] = {
-    "sticker": "👍 Autocollant envoyé sur Messenger",
+    "like": "👍 Pouce levé envoyé sur Messenger",
+    "sticker": "Autocollant envoyé sur Messenger (non affiché ici)",
     "image": "📷 Image envoyée sur Messenger (non affichée ici)",
     "audio": "🎤 Message vocal envoyé sur Messenger (non disponible ici)",
     "video": "🎬 Vidéo envoyée sur Messenger (non affichée ici)",
@@ -65,12 +67,24 @@ TRAINING_SUBTITLE_FALLBACK = "Formation"
 
 # Reasons shown to the counsellor when Messenger does not take a message.
 DELIVERY_BLOCKED = "La personne a bloqué la page ou supprimé la conversation : Messenger refuse l'envoi."
-DELIVERY_WINDOW_CLOSED = "Messenger refuse l'envoi : plus de 7 jours depuis son dernier message."
+DELIVERY_WINDOW_CLOSED = "Messenger refuse l'envoi : le dernier message de la personne date de plus de 7 jours."
+DELIVERY_HUMAN_AGENT_REFUSED = (
+    "Messenger refuse l'envoi : le dernier message de la personne date de plus de 24 heures, et "
+    "l'application n'a pas l'autorisation « Human Agent ». Prévenez l'administrateur."
+)
+DELIVERY_WINDOW_UNKNOWN = (
+    "Messenger refuse l'envoi hors du délai de réponse : le dernier message de la personne date de "
+    "plus de 7 jours, ou l'application n'a pas l'autorisation « Human Agent »."
+)
+DELIVERY_NOTICE_TOO_LATE = (
+    "Avis automatique non envoyé : le dernier message de la personne date de plus de 24 heures, et "
+    "Messenger n'autorise alors que les messages écrits par un conseiller."
+)
 DELIVERY_TOKEN_INVALID = (
-    "Messenger refuse l'envoi : le jeton d'accès de la page n'est plus valide. Préviens l'administrateur."
+    "Messenger refuse l'envoi : le jeton d'accès de la page n'est plus valide. Prévenez l'administrateur."
 )
 DELIVERY_NOT_ALLOWED = (
-    "Messenger refuse l'envoi : l'application n'a pas l'autorisation nécessaire. Préviens l'administrateur."
+    "Messenger refuse l'envoi : l'application n'a pas l'autorisation nécessaire. Prévenez l'administrateur."
 )
 DELIVERY_INVALID_MESSAGE = "Messenger a refusé ce message comme invalide."
 DELIVERY_UNKNOWN_PAGE = "La page Facebook de cette conversation n'est plus configurée : le message ne peut pas partir."

@@ -40,6 +40,8 @@ _DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|97[1-6])$")
 _COMMUNE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_LABEL_CHARS = 100
+# Communes of a territory; the bot (bot/actions/lookup.py) offers as many.
+MAX_TERRITORY_COMMUNES = 10
 
 
 class PagesConfigError(ValueError):
@@ -171,6 +173,11 @@ def _read_territory(value: Any, where: Text) -> Optional[Territory]:
         return Territory(departement=departement, label=label)
     if not isinstance(communes, list) or not communes:
         raise PagesConfigError(f"{where}: communes must be a non-empty list of INSEE codes")
+    if len(communes) > MAX_TERRITORY_COMMUNES:
+        # The bot offers at most this many communes to choose from.
+        raise PagesConfigError(
+            f"{where}: {len(communes)} communes, more than {MAX_TERRITORY_COMMUNES}: give the département instead"
+        )
     for code in communes:
         if not isinstance(code, str) or not _COMMUNE.match(code):
             raise PagesConfigError(f"{where}: {code!r} is not an INSEE commune code such as \"69123\" (write it as a string)")

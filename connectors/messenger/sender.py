@@ -20,6 +20,7 @@ that the file names, MESSENGER_GRAPH_API_URL, MESSENGER_APP_SECRET
 
 import logging
 import os
+import time
 from typing import Any, Dict, Mapping, Optional, Text, Tuple
 
 from redis.asyncio import Redis
@@ -34,9 +35,13 @@ from connectors.messenger.graph_api import (
 from connectors.messenger.ids import split_sender_id, user_ref
 from connectors.messenger.pages import Page, PagesConfigError, load_pages
 from connectors.messenger.window import HUMAN_AGENT_TAG, MESSAGE_TAG, RESPONSE, MessagingWindow
-from connectors.senders import DeliveryError
+from connectors.senders import DeliveryError, SentParts
 
 logger = logging.getLogger(__name__)
+
+# How long after the user's last message Meta's policy allows a reply with
+# the HUMAN_AGENT tag.
+HUMAN_AGENT_WINDOW_SECONDS = 7 * 24 * 3600
 
 # Subcodes of Meta's error 10 that mean « outside the allowed messaging window ».
 # NOTE: 2018065 and 2018001 below were not checked against Meta's current
@@ -89,6 +94,7 @@ class MessengerSender:
         self.pages = pages
         self.graph_api = graph_api
         self.window = window
+        self.sent_parts = SentParts()
 
     def _recipient(self, sender_id: Text) -> Tuple[Page, Text]:
         parts = split_sender_id(sender_id)
@@ -110,8 +116,22 @@ class MessengerSender:
             logger.warning("Handoff message %s has nothing to show on Messenger.", message.get("message_id"))
             return
         messaging_type, tag = await self.window.messaging_type(sender_id)
-        for item in outgoing:
-            messaging_type, tag = await self._send_one(page, psid, sender_id, item, messaging_type, tag)
+        message_id = message.get("message_id")
+        if tag is not None and message.get("author") != "counsellor":
+            # Meta reserves the HUMAN_AGENT tag for what a person writes: an
+            # automatic notice outside the 24-hour window is not sent.
+            logger.info("Handoff notice %s not sent to Messenger: the 24-hour window is closed.", message_id)
+            raise DeliveryError(messages.DELIVERY_NOTICE_TOO_LATE, permanent=True)
+        start = self.sent_parts.already_sent(message_id)
+        for index, item in enumerate(outgoing[start:], start=start):
+            try:
+                messaging_type, tag = await self._send_one(page, psid, sender_id, item, messaging_type, tag)
+            except DeliveryError as error:
+                self.sent_parts.record(message_id, index)
+                if error.reason == messages.DELIVERY_WINDOW_CLOSED:
+                    raise await self._window_failure(sender_id) from None
+                raise
+        self.sent_parts.complete(message_id)
         logger.info(
             "Handoff message %s sent to Messenger page %s (%s).", message.get("message_id"), page.page_id, tag or messaging_type
         )
@@ -137,6 +157,19 @@ class MessengerSender:
         except GraphApiError as error:
             raise self._delivery_failure(page, sender_id, error) from None
         return MESSAGE_TAG, HUMAN_AGENT_TAG
+
+    async def _window_failure(self, sender_id: Text) -> DeliveryError:
+        """Say why Messenger refused a reply outside the window, from the time of the user's last message.
+
+        Within 7 days the tagged reply is allowed by Meta's policy, so the
+        refusal means that the app lacks the Human Agent permission.
+        """
+        last = await self.window.last_user_message(sender_id)
+        if last is None:
+            return DeliveryError(messages.DELIVERY_WINDOW_UNKNOWN, permanent=True)
+        if time.time() - last < HUMAN_AGENT_WINDOW_SECONDS:
+            return DeliveryError(messages.DELIVERY_HUMAN_AGENT_REFUSED, permanent=True)
+        return DeliveryError(messages.DELIVERY_WINDOW_CLOSED, permanent=True)
 
     @staticmethod
     def _delivery_failure(page: Page, sender_id: Text, error: GraphApiError) -> DeliveryError:

@@ -47,6 +47,10 @@ __all__ = ["CHANNEL_NAME", "SECRET_HEADER", "TelegramInput", "TelegramOutput"]
 
 logger = logging.getLogger(__name__)
 
+# A Redis server that stops answering must not stall the updates: after this
+# many seconds a call fails, and the channel goes on without de-duplication.
+REDIS_TIMEOUT_SECONDS = 5.0
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # Largest update body read. Telegram's updates are a few kilobytes; a text
@@ -150,7 +154,11 @@ class TelegramInput(InputChannel):
         telegram_webhook = Blueprint("telegram_webhook")
 
         if self.settings.enabled:
-            redis_client = aioredis.Redis.from_url(self.settings.redis_url)
+            redis_client = aioredis.Redis.from_url(
+                self.settings.redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
             buttons = CallbackButtons(redis_client, OfferedPayloads(redis_client, CHANNEL_NAME), self.key_prefix)
             self.deduplicator = UpdateDeduplicator(redis_client, self.key_prefix)
             self.handler = UpdateHandler(

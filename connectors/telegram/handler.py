@@ -104,7 +104,9 @@ class UpdateHandler:
     async def _text(self, event: TextMessage) -> None:
         text, truncated = clean_typed_text(event.text, self.max_message_chars)
         if not text:
-            await self.reply(event.chat_id, messages.EMPTY_MESSAGE)
+            # Nothing to pass on; during a handoff the bot keeps quiet all the same.
+            if not await self._in_handoff(event.chat_id):
+                await self.reply(event.chat_id, messages.EMPTY_MESSAGE)
             return
         # A counsellor reads the whole message: the limit protects the NLU pipeline only.
         whole_text = clean_typed_text(event.text, sys.maxsize)[0] if truncated else text
@@ -124,13 +126,35 @@ class UpdateHandler:
             output = self.output()
             await output.send_text_with_buttons(str(event.chat_id), messages.HELP, messages.HELP_BUTTONS)
             return
+
+        words = event.text.strip().split(maxsplit=1)
+        argument = words[1] if len(words) > 1 else ""
+        if event.name == "conseiller" and argument:
+            # « /conseiller je suis à la rue ce soir »: the words are read
+            # first, so that a cry for help gets the safety answer and an
+            # urgent place in the queue; then the request itself, unless the
+            # words already put the conversation in the queue.
+            await self._text(TextMessage(update_id=event.update_id, chat_id=event.chat_id, text=argument))
+            if await self._in_handoff(event.chat_id):
+                return
         await self.to_rasa(event.update_id, event.chat_id, COMMAND_PAYLOADS[event.name])
+
+    async def _in_handoff(self, chat_id: int) -> bool:
+        """Return whether the chat's conversation is queued for a counsellor or taken by one."""
+        if self.bridge is None:
+            return False
+        try:
+            return await self.bridge.router.route(CHANNEL_NAME, str(chat_id)) is not None
+        except Exception:
+            logger.exception("Reading the handoff route of a Telegram chat failed.")
+            return False
 
     async def _location(self, event: SharedLocation) -> None:
         payload = location_payload(event.latitude, event.longitude)
         if payload is None:
             logger.info("Update %s carries an invalid position.", event.update_id)
-            await self.reply(event.chat_id, messages.INVALID_POSITION)
+            if not await self.to_counsellor(event.chat_id, messages.INVALID_LOCATION_FOR_COUNSELLOR):
+                await self.reply(event.chat_id, messages.INVALID_POSITION)
             return
         # location_payload accepted the values, so they convert to floats.
         coordinates = {
@@ -148,8 +172,11 @@ class UpdateHandler:
         try:
             pressed = await self.buttons.read_press(chat, event.data, event.title)
         except RedisError as error:
+            # The button may well be valid: calling it old would mislead the user.
             logger.error("Reading the button of update %s failed: %s", event.update_id, error)
-            pressed = None
+            if not await self.to_counsellor(event.chat_id, event.title or messages.BUTTON_FOR_COUNSELLOR):
+                await self.reply(event.chat_id, messages.TECHNICAL_PROBLEM)
+            return
 
         if pressed is None:
             title = event.title or messages.BUTTON_FOR_COUNSELLOR

@@ -92,6 +92,7 @@ UNSUPPORTED_FOR_COUNSELLOR_DEFAULT = "Contenu non textuel (non transmis)"
 # Text stored for the counsellor in place of a shared position; the rounded
 # coordinates are stored as the message payload.
 LOCATION_FOR_COUNSELLOR = "📍 Position partagée"
+INVALID_LOCATION_FOR_COUNSELLOR = "📍 Position partagée, mais illisible"
 
 # Prefix of an edited message, for the counsellor.
 EDITED_FOR_COUNSELLOR = "✏️ Message modifié : "

@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional, Text
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from connectors.senders import DeliveryError
+from connectors.senders import DeliveryError, SentParts
 from connectors.telegram.client import RetryPolicy, TelegramClient
 from connectors.telegram.config import TelegramSettings
 from connectors.telegram.rendering import handoff_messages
@@ -62,6 +62,7 @@ class TelegramSender:
 
     def __init__(self, client: TelegramClient) -> None:
         self.client = client
+        self.sent_parts = SentParts()
 
     async def send(self, sender_id: Text, message: Dict[Text, Any]) -> None:
         """Deliver one message, in several Telegram messages when it has cards or is long.
@@ -74,7 +75,9 @@ class TelegramSender:
         if not outgoing:
             logger.warning("Handoff message %s has nothing to show on Telegram; skipped.", message.get("message_id"))
             return
-        for part in outgoing:
+        message_id = message.get("message_id")
+        start = self.sent_parts.already_sent(message_id)
+        for index, part in enumerate(outgoing[start:], start=start):
             try:
                 await self.client.send_message(
                     chat_id,
@@ -84,8 +87,10 @@ class TelegramSender:
                     disable_link_preview=part.disable_link_preview,
                 )
             except TelegramError as error:
+                self.sent_parts.record(message_id, index)
                 raise self._delivery_error(message, error) from error
-        logger.debug("Handoff message %s sent to Telegram.", message.get("message_id"))
+        self.sent_parts.complete(message_id)
+        logger.debug("Handoff message %s sent to Telegram.", message_id)
 
     async def send_typing(self, sender_id: Text, typing: bool) -> None:
         """Show "typing…" for a few seconds; Telegram has no call to hide it, so False does nothing.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional, TypeVar
 
@@ -76,6 +77,13 @@ class ConsoleService:
         self.rasa = rasa
         self.events_channel = events_channel
         self.hub = hub
+        # One delivery at a time per conversation, so that a retry and a new
+        # send never give the user the same message twice.
+        self._delivery_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Messages that a platform refused for good: later deliveries skip
+        # them, so that one bad message never holds back the next ones.
+        # NOTE: kept in memory; after a restart each is tried once more.
+        self._refused_ids: dict[str, set[int]] = defaultdict(set)
 
     async def run(self, function: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T:
         """Call `function(session, *args, **kwargs)` in a thread with a new session, committing when asked."""
@@ -316,11 +324,19 @@ class ConsoleService:
         The messages stay undelivered in SQL until the channel acknowledges
         them, so the channel sends them again when the user reconnects, and
         a widget that already has one ignores the copy (same `message_id`).
+        A platform (Messenger, Telegram) acknowledges by accepting the send.
+        A message it refuses for good is reported to the console and skipped
+        from then on; a transient failure stops the delivery, so that the
+        user never reads messages out of order, and the next delivery (a new
+        counsellor message, a state change, or a new user message) retries.
 
         Returns:
             Whether every message was handed to the channel's sender.
         """
+        async with self._delivery_locks[conversation.id]:
+            return await self._deliver(conversation)
 
+    async def _deliver(self, conversation: Conversation) -> bool:
         def read(session: Session) -> list[dict[str, Any]]:
             messages = store.undelivered_messages(session, conversation.channel, conversation.sender_id)
             # The channels' own builder, so that a message looks the same
@@ -328,7 +344,8 @@ class ConsoleService:
             built = (message_for_user(message) for message in messages)
             return [outgoing for outgoing in built if outgoing is not None]
 
-        outgoing = await self.run(read)
+        refused = self._refused_ids[conversation.id]
+        outgoing = [m for m in await self.run(read) if m["message_id"] not in refused]
         if not outgoing:
             return True
         sender = get_sender(conversation.channel, self.settings.redis_url)
@@ -342,31 +359,22 @@ class ConsoleService:
             return False
 
         sent_ids: list[int] = []
+        all_sent = True
         try:
-            for message in outgoing:
-                await sender.send(conversation.sender_id, message)
+            for position, message in enumerate(outgoing):
+                try:
+                    await sender.send(conversation.sender_id, message)
+                except DeliveryError as error:
+                    all_sent = False
+                    if error.permanent:
+                        refused.add(message["message_id"])
+                        await self._report_failure(conversation, [message["message_id"]], error)
+                        continue
+                    # Transient: the rest waits, in order, for the next delivery.
+                    waiting = [m["message_id"] for m in outgoing[position:]]
+                    await self._report_failure(conversation, waiting, error)
+                    return False
                 sent_ids.append(message["message_id"])
-        except DeliveryError as error:
-            # The messages after this one stay pending too, so that the user
-            # never reads them out of order.
-            logger.error(
-                "The %s platform refused message %s of conversation %s (%s)",
-                conversation.channel,
-                message["message_id"],
-                conversation.id,
-                "permanent" if error.permanent else "retries exhausted",
-            )
-            await self.hub.push_to_watchers(
-                conversation.id,
-                {
-                    "type": "delivery_failed",
-                    "conversation_id": conversation.id,
-                    "message_ids": [message["message_id"]],
-                    "reason": error.reason,
-                    "permanent": error.permanent,
-                },
-            )
-            return False
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             logger.error(
                 "Delivery to conversation %s failed; the messages stay pending: %s", conversation.id, error
@@ -375,8 +383,45 @@ class ConsoleService:
         finally:
             if sender.confirms_delivery and sent_ids:
                 await self._confirm_delivery(conversation, sent_ids)
-        logger.info("Delivered %d message(s) of conversation %s to its channel", len(outgoing), conversation.id)
-        return True
+        if all_sent:
+            logger.info("Delivered %d message(s) of conversation %s to its channel", len(outgoing), conversation.id)
+        return all_sent
+
+    async def _report_failure(self, conversation: Conversation, message_ids: list[int], error: DeliveryError) -> None:
+        """Log a platform's refusal and show its reason next to the messages in the console."""
+        logger.error(
+            "The %s platform did not take message(s) %s of conversation %s (%s)",
+            conversation.channel,
+            message_ids,
+            conversation.id,
+            "permanent" if error.permanent else "retries exhausted",
+        )
+        await self.hub.push_to_watchers(
+            conversation.id,
+            {
+                "type": "delivery_failed",
+                "conversation_id": conversation.id,
+                "message_ids": message_ids,
+                "reason": error.reason,
+                "permanent": error.permanent,
+            },
+        )
+
+    async def redeliver(self, conversation_id: str) -> None:
+        """Retry the pending messages of a conversation on a platform that confirms delivery.
+
+        Called when the user writes: a message that failed on a transient
+        error (or while the user had blocked the bot) gets another chance
+        without waiting for the counsellor's next action. The widget needs
+        no retry: it asks for its pending messages when it reconnects.
+        """
+        conversation = await self.run(store.get_conversation, conversation_id)
+        sender = get_sender(conversation.channel, self.settings.redis_url)
+        if sender is None or not sender.confirms_delivery:
+            return
+        # The user writes again: a bot they had blocked is unblocked.
+        self._refused_ids.pop(conversation_id, None)
+        await self.deliver(conversation)
 
     async def _confirm_delivery(self, conversation: Conversation, message_ids: list[int]) -> None:
         """Mark messages that a platform accepted as delivered, and show it in the console."""

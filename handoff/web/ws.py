@@ -83,6 +83,8 @@ class Hub:
         self.service: Any = None
         self.sessions: Any = None
         self._refresh_task: Optional[asyncio.Task] = None
+        # Background deliveries, kept referenced until they end.
+        self._tasks: set[asyncio.Task] = set()
 
     def add(self, connection: Connection) -> None:
         """Register an open page."""
@@ -129,6 +131,18 @@ class Hub:
             "online_ids": sorted(self.online_counsellor_ids()),
         }
 
+    def _spawn(self, coroutine: Any, description: str) -> None:
+        """Run a coroutine in the background and log its failure."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task) -> None:
+            self._tasks.discard(done)
+            if not done.cancelled() and done.exception() is not None:
+                logger.error("Background task failed: %s", description, exc_info=done.exception())
+
+        task.add_done_callback(finished)
+
     def schedule_queue_refresh(self) -> None:
         """Push the queue to every page soon; events that arrive meanwhile share the same refresh."""
         if self._refresh_task is not None and not self._refresh_task.done():
@@ -156,6 +170,8 @@ class Hub:
                 conversation_id, {"type": "conversation_changed", "conversation_id": conversation_id}
             )
         elif kind == "user_message":
+            # Pending messages on Messenger or Telegram get another chance now.
+            self._spawn(self.service.redeliver(conversation_id), f"redeliver {conversation_id}")
             if not any(c.watching == conversation_id for c in self.connections):
                 return
             message = await self.service.message(conversation_id, event["message_id"])

@@ -358,6 +358,13 @@ class TestTelegramChannel:
         assert failure["permanent"] is True
         assert failure["reason"] == telegram_sender.REASON_BLOCKED
 
+        # The user unblocks the bot and writes: the pending messages follow
+        # at once, without waiting for the counsellor's next message.
+        assert post(stack, text_update(chat_id, "je t'avais bloqué, pardon")) == 200
+        api.wait_for(lambda fake: any(text.endswith("Bonjour") for text in fake.texts_to(chat_id)), timeout=30)
+        signed = [text for text in api.texts_to(chat_id) if text.endswith("Bonjour")]
+        assert signed == ["👤 Samia : Bonjour"]
+
     @staticmethod
     async def _claim_and_send(stack: Stack, conversation_id: str) -> Tuple[bool, Dict[str, Any]]:
         """Claim the conversation and send a text; return whether it was sent and the console's failure event."""

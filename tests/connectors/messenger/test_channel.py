@@ -305,7 +305,7 @@ async def test_unknown_page_ignored(webhook, http, rasa, graph_api, psid, caplog
     assert status == 200
     assert rasa.messages == []
     assert graph_api.recorded() == []
-    assert "page 999999999, which is not in the pages file" in caplog.text
+    assert "page 999999999: the page is not configured" in caplog.text
 
 
 async def test_batch_handles_every_page(webhook, http, rasa, graph_api):

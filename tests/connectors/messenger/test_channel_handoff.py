@@ -97,7 +97,7 @@ async def test_menu_postback_during_handoff_stays_silent(handoff_webhook, http, 
     assert graph_api.recorded() == []
 
 
-@pytest.mark.parametrize("fixture, kind", [("sticker_like", "sticker"), ("image", "image"), ("audio", "audio")])
+@pytest.mark.parametrize("fixture, kind", [("sticker_like", "like"), ("image", "image"), ("audio", "audio")])
 async def test_attachment_during_handoff_noted_for_counsellor(handoff_webhook, http, bridge, sqlite_url, rasa,
                                                               graph_api, sender_id, psid, fixture, kind):
     conversation_id = await escalate(bridge, sqlite_url, sender_id)

@@ -123,8 +123,9 @@ async def test_retries_exhausted_not_permanent(sender, graph_api, sender_id):
 @pytest.mark.parametrize("code, subcode, reason", [
     (551, 1545041, messages.DELIVERY_BLOCKED),
     (100, 2018001, messages.DELIVERY_BLOCKED),
-    (10, 2018278, messages.DELIVERY_WINDOW_CLOSED),
-    (10, 2018108, messages.DELIVERY_WINDOW_CLOSED),
+    # No time of the user's last message is known here.
+    (10, 2018278, messages.DELIVERY_WINDOW_UNKNOWN),
+    (10, 2018108, messages.DELIVERY_WINDOW_UNKNOWN),
     (190, None, messages.DELIVERY_TOKEN_INVALID),
     (200, 2018028, messages.DELIVERY_NOT_ALLOWED),
     (10, None, messages.DELIVERY_NOT_ALLOWED),
@@ -138,6 +139,22 @@ async def test_permanent_rejection(sender, graph_api, sender_id, code, subcode, 
     assert raised.value.permanent is True
     assert raised.value.reason == reason
     assert len(graph_api.recorded()) == 1
+
+
+async def test_window_refusal_after_seven_days(sender, window, graph_api, sender_id):
+    await window.record_user_message(sender_id, timestamp_ms=int((time.time() - 7.5 * 24 * 3600) * 1000))
+    graph_api.fail_next(400, 10, subcode=2018278)
+    with pytest.raises(DeliveryError) as raised:
+        await sender.send(sender_id, COUNSELLOR_TEXT)
+    assert raised.value.reason == messages.DELIVERY_WINDOW_CLOSED
+
+
+async def test_window_refusal_within_seven_days_blames_the_permission(sender, window, graph_api, sender_id):
+    await window.record_user_message(sender_id, timestamp_ms=int((time.time() - 2 * 24 * 3600) * 1000))
+    graph_api.fail_next(400, 10, subcode=2018278)
+    with pytest.raises(DeliveryError) as raised:
+        await sender.send(sender_id, COUNSELLOR_TEXT)
+    assert raised.value.reason == messages.DELIVERY_HUMAN_AGENT_REFUSED
 
 
 async def test_unknown_page_rejected(sender, graph_api):
