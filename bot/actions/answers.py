@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import lookup
-from bot.actions.base import SafetyFirstAction
+from bot.actions.base import SafetyFirstAction, conversation_ref
 from bot.actions.distress import assess, fold
 from bot.actions.handoff import (
     FOLLOWUP_FORM,
@@ -283,7 +283,7 @@ class ActionHandleFallback(SafetyFirstAction):
             return []
 
         if _consecutive_failures(tracker) >= 2:
-            logger.info("Two failures in a row in conversation %s.", tracker.sender_id)
+            logger.info("Two failures in a row in conversation %s.", conversation_ref(tracker.sender_id))
             return await _hand_over_after_failures(dispatcher, tracker)
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []

@@ -7,6 +7,7 @@ never answered with a list of trainings.
 """
 
 import abc
+import hashlib
 import logging
 from typing import Any, Dict, List, Text
 
@@ -16,6 +17,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.distress import assess
 
 logger = logging.getLogger(__name__)
+
+
+def conversation_ref(sender_id: Text) -> Text:
+    """Return a short reference to a conversation for the logs, in place of its sender id.
+
+    On Messenger and Telegram the sender id is the user's platform id, which
+    is personal data; its SHA-256 prefix still lets an operator follow one
+    conversation through the logs (hash the id the same way to find it).
+    """
+    return "c-" + hashlib.sha256(str(sender_id).encode("utf-8")).hexdigest()[:12]
 
 
 class SafetyFirstAction(Action, abc.ABC):
@@ -46,7 +57,7 @@ class SafetyFirstAction(Action, abc.ABC):
         if assessment.level >= 2 and not assessment.hyperbole:
             logger.info(
                 "Safety rules took over action %s in conversation %s (level %d).",
-                self.name(), tracker.sender_id, assessment.level,
+                self.name(), conversation_ref(tracker.sender_id), assessment.level,
             )
             return answer_distress(dispatcher, tracker, assessment)
         return await self.answer(dispatcher, tracker, domain)

@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.actions.base import SafetyFirstAction
+from bot.actions.base import SafetyFirstAction, conversation_ref
 from bot.actions.search import user_age
 from connectors.handoff_bridge import describe_error
 from handoff import events as handoff_events
@@ -293,7 +293,7 @@ async def request_counsellor(
             transcript,
         )
     except (SQLAlchemyError, OSError, store.HandoffError) as error:
-        logger.error("Escalation of conversation %s failed: %s", tracker.sender_id, describe_error(error))
+        logger.error("Escalation of conversation %s failed: %s", conversation_ref(tracker.sender_id), describe_error(error))
         return Escalation("unavailable")
     if not escalation.queued:
         return escalation
@@ -301,7 +301,7 @@ async def request_counsellor(
     await _announce(settings, channel, tracker.sender_id, escalation.conversation_id)
     logger.info(
         "Conversation %s queued for a counsellor as handoff conversation %s (reason %s, urgent %s, position %d).",
-        tracker.sender_id,
+        conversation_ref(tracker.sender_id),
         escalation.conversation_id,
         reason,
         urgent,
@@ -390,7 +390,7 @@ def request_counsellor_blocking(
             return future.result()
     except Exception:
         # The caller is the safety response, which must go out whatever fails here.
-        logger.exception("Escalation of conversation %s failed.", tracker.sender_id)
+        logger.exception("Escalation of conversation %s failed.", conversation_ref(tracker.sender_id))
         return Escalation("unavailable")
 
 
@@ -528,7 +528,7 @@ class ValidateFollowupForm(FormValidationAction):
             # An entity may hold a piece of the address only: read the whole message.
             address = find_email(tracker.latest_message.get("text") or "")
         if address is None:
-            logger.info("Invalid e-mail address in conversation %s.", tracker.sender_id)
+            logger.info("Invalid e-mail address in conversation %s.", conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_followup_email_invalid")
             return {FOLLOWUP_EMAIL_SLOT: None}
         return {FOLLOWUP_EMAIL_SLOT: address}
@@ -556,10 +556,10 @@ class ActionSaveFollowup(Action):
                 followup_question(tracker.events),
             )
         except (ValueError, SQLAlchemyError, OSError, store.HandoffError) as error:
-            logger.error("Saving the follow-up of conversation %s failed: %s", tracker.sender_id, describe_error(error))
+            logger.error("Saving the follow-up of conversation %s failed: %s", conversation_ref(tracker.sender_id), describe_error(error))
             dispatcher.utter_message(response="utter_followup_failed")
             return events
-        logger.info("Follow-up %s saved for conversation %s.", followup_id, tracker.sender_id)
+        logger.info("Follow-up %s saved for conversation %s.", followup_id, conversation_ref(tracker.sender_id))
         dispatcher.utter_message(response="utter_followup_saved", days=str(settings.followup_retention_days))
         return events
 
@@ -590,11 +590,11 @@ class ActionCancelFollowup(Action):
             settings = handoff_settings()
             count = await asyncio.to_thread(_cancel_followups, settings, _channel_of(tracker), tracker.sender_id)
         except (ValueError, SQLAlchemyError, OSError) as error:
-            logger.error("Cancelling the follow-up of conversation %s failed: %s", tracker.sender_id, describe_error(error))
+            logger.error("Cancelling the follow-up of conversation %s failed: %s", conversation_ref(tracker.sender_id), describe_error(error))
             dispatcher.utter_message(response="utter_followup_cancel_failed")
             return events
         if count:
-            logger.info("Cancelled %d follow-up(s) of conversation %s.", count, tracker.sender_id)
+            logger.info("Cancelled %d follow-up(s) of conversation %s.", count, conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_followup_cancelled")
         else:
             dispatcher.utter_message(response="utter_followup_nothing_to_cancel")

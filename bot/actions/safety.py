@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import distress
+from bot.actions.base import conversation_ref
 from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
 from bot.actions.handoff import paused_events, request_counsellor_blocking
 from bot.actions.sent_messages import sent_texts
@@ -115,7 +116,7 @@ def answer_distress(
     # Log the level and situations for the team's review, never the text.
     logger.info(
         "Safety response in conversation %s: level %d, situations %s, third party %s, hyperbole %s.",
-        tracker.sender_id, assessment.level, sorted(assessment.situations),
+        conversation_ref(tracker.sender_id), assessment.level, sorted(assessment.situations),
         assessment.third_party, assessment.hyperbole,
     )
 

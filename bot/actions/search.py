@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from bot.actions import lookup
-from bot.actions.base import SafetyFirstAction
+from bot.actions.base import SafetyFirstAction, conversation_ref
 from bot.actions.lookup import LocationOutcome, SearchPoint
 
 logger = logging.getLogger(__name__)
@@ -328,7 +328,7 @@ def search_requested_places(
         # NOTE: only the types of the places files can be searched; GRETA
         # and CFA lists are not in the open data the service imports.
         logger.info("Conversation %s asked for place type %s, absent from the data.",
-                    tracker.sender_id, place_type)
+                    conversation_ref(tracker.sender_id), place_type)
         dispatcher.utter_message(
             response="utter_places_type_unavailable",
             type_label=lookup.UNAVAILABLE_TYPE_LABELS[place_type],
