@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from handoff import events, store
 from handoff.models import CannedReply, utc_now
 from handoff.store import TranscriptEntry
+from handoff.web.auth import MESSAGE_INVALID_OR_LOCKED
 
 from .conftest import SCREENSHOTS_DIR, ConsoleData, ConsoleServer, cleanup_console, make_console
 
@@ -95,7 +96,7 @@ def test_login_form_error_in_french(browser, console, data):
     page.get_by_label("Identifiant").fill("inconnu")
     page.get_by_label("Mot de passe").fill("mauvais-mot-de-passe")
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("alert")).to_have_text("Identifiant ou mot de passe incorrect.")
+    expect(page.get_by_role("alert")).to_have_text(MESSAGE_INVALID_OR_LOCKED)
     context.close()
 
 
@@ -380,7 +381,9 @@ def test_screenshot_chat(browser, fresh_console, test_password_hash):
     page.get_by_label("Ville ou code postal").fill("Villeurbanne")
     page.get_by_label("Type de lieu").select_option("mission_locale")
     page.locator("#place-form").get_by_role("button", name="Rechercher").click()
-    expect(page.locator("#place-results .place-item").first).to_be_visible()
+    # The first search loads the knowledge index, which takes several seconds
+    # on a busy machine.
+    expect(page.locator("#place-results .place-item").first).to_be_visible(timeout=30_000)
 
     box.fill("Il existe des CAP cuisine en apprentissage. La Mission locale peut t'aider à trouver un employeur.")
     page.evaluate("window.scrollTo(0, 0)")
