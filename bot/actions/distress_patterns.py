@@ -416,6 +416,10 @@ DESPAIR = _patterns(
     r"je (sers|vaux) a rien",
     r"\bau fond du trou\b",
     r"\bplus gout a rien\b",
+    r"\bun poids pour (tout le monde|ma famille|mes parents|les autres|tous)\b",
+    # "je vais pas bien", not "je vais pas bien le prendre".
+    r"\bje (vais|vai) (vraiment |tres |trop |pas du tout )?(pas|plus) bien\b"
+    r"(?! (le|la|les|l|en|a|au|dans|avec|pour|comprendre|faire)\b)",
 )
 
 # Signs that the danger is now: an act under way, a plan for tonight, a

@@ -124,3 +124,17 @@ def test_other_entity_keeps_unknown_words(nlp, component):
     message = _message(nlp, "kwa epide", "ask_scheme", entities)
     component.process([message])
     assert message.get("intent")["name"] == "ask_scheme"
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("jsuis au fond du trou", "goodbye"),
+        ("je sers à rien, je suis un poids pour tout le monde", "teacher_question"),
+        ("je vais vraiment pas bien", "deny"),
+    ],
+)
+def test_despair_overrules_model(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == "distress"
