@@ -224,7 +224,7 @@ def test_scheme_named_with_age_is_not_a_place(run_action):
 # A local Messenger page passes its territory in the message metadata.
 
 
-def test_near_me_on_a_local_page_searches_its_commune(run_action):
+def test_local_page_searches_its_commune(run_action):
     tracker = make_tracker(
         "une mission locale près de chez moi", "find_place", [entity("place_type", "mission_locale")],
         metadata={"page_id": "111", "territory": {"communes": ["69123"], "label": "Lyon"}},
@@ -237,7 +237,7 @@ def test_near_me_on_a_local_page_searches_its_commune(run_action):
     assert result.cards[0]["distance_km"] < 10
 
 
-def test_near_me_on_a_departement_page_searches_around_its_chef_lieu(run_action):
+def test_departement_page_searches_chef_lieu(run_action):
     tracker = make_tracker(
         "qui peut m'aider près de chez moi", "find_place", metadata={"territory": {"departement": "35"}}
     )
@@ -247,7 +247,7 @@ def test_near_me_on_a_departement_page_searches_around_its_chef_lieu(run_action)
     assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
 
 
-def test_a_page_with_several_communes_offers_them(run_action):
+def test_multi_commune_page_offers_communes(run_action):
     tracker = make_tracker(
         "une mission locale", "find_place", [entity("place_type", "mission_locale")],
         metadata={"territory": {"communes": ["69123", "69266", "00000"]}},
@@ -261,7 +261,7 @@ def test_a_page_with_several_communes_offers_them(run_action):
     ]
 
 
-def test_a_place_named_by_the_user_wins_over_the_page_territory(run_action):
+def test_named_place_beats_page_territory(run_action):
     tracker = make_tracker(
         "une mission locale à Rennes", "find_place",
         [entity("place_type", "mission_locale"), entity("location", "Rennes")],
@@ -272,7 +272,7 @@ def test_a_place_named_by_the_user_wins_over_the_page_territory(run_action):
     assert result.slot("commune_insee") == "35238"
 
 
-def test_a_territory_naming_nothing_known_asks_the_location(run_action):
+def test_unknown_territory_asks_location(run_action):
     tracker = make_tracker(
         "une mission locale", "find_place", [entity("place_type", "mission_locale")],
         metadata={"territory": {"departement": "zz", "communes": "69123"}},
@@ -281,7 +281,7 @@ def test_a_territory_naming_nothing_known_asks_the_location(run_action):
     assert result.responses == ["utter_ask_location"]
 
 
-def test_trainings_on_a_local_page_show_reentry_places_of_its_territory(run_action):
+def test_local_page_trainings_use_territory(run_action):
     tracker = make_tracker(
         "je veux reprendre une formation", "find_training", metadata={"territory": {"communes": ["69123"]}}
     )

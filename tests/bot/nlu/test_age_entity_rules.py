@@ -65,7 +65,7 @@ def test_other_entities_untouched():
     assert message.get("entities") == [{"entity": "field", "value": "cuisine", "start": 4, "end": 11}]
 
 
-def test_number_out_of_departement_range_is_not_a_departement():
+def test_departement_number_range():
     assert not is_departement_number("celle du 99", 9, 11)
     assert is_departement_number("celle du 95", 9, 11)
 
@@ -81,7 +81,7 @@ def test_number_out_of_departement_range_is_not_a_departement():
         ("ma fille âgée de 16 ans", "16"),
     ],
 )
-def test_stated_age_is_added_when_the_model_missed_it(text, age):
+def test_stated_age_added(text, age):
     message = Message(data={"text": text})
     message.set("entities", [])
 
@@ -106,7 +106,7 @@ def test_durations_are_not_ages(text):
     assert message.get("entities") == []
 
 
-def test_an_age_found_by_the_model_is_kept():
+def test_model_age_kept():
     text = "j'ai 19 ans"
     message = _message_with_age(text, "19")
 
