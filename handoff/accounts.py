@@ -135,8 +135,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    # Verified for unknown logins so that they cost as much time as known ones.
+    # Verified for unknown logins so that they cost as much time as known ones:
+    # one verification with the same parameters. It is made once, because
+    # hashing it at every attempt would make unknown logins the slower ones.
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
