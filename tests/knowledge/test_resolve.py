@@ -2,7 +2,6 @@
 
 import json
 import math
-import time
 
 import pytest
 
@@ -220,19 +219,9 @@ def test_resolve_not_found(index, query):
     assert resolution.commune is None
 
 
-def test_resolve_long_query_is_fast(index):
-    started = time.perf_counter()
-    resolve_location(index, "Saint Denis " * 1000)
-    assert time.perf_counter() - started < 0.05
-
-
-def test_resolve_average_time_is_a_few_ms(index):
-    queries = [case.values[0] for case in FOUND_CASES + AMBIGUOUS_CASES + NOT_FOUND_CASES]
-    started = time.perf_counter()
-    for query in queries:
-        resolve_location(index, query)
-    average_ms = (time.perf_counter() - started) * 1000 / len(queries)
-    assert average_ms < 5
+def test_resolve_long_query_gives_an_answer(index):
+    # Its speed is measured by bench/location_resolution.py.
+    assert resolve_location(index, "Saint Denis " * 1000).status in {"found", "ambiguous", "not_found"}
 
 
 def test_resolve_with_session(session):
@@ -313,10 +302,9 @@ def test_find_in_text_no_match(index, text):
     assert find_location_in_text(index, text) is None
 
 
-def test_find_in_text_long_text_is_fast(index):
-    started = time.perf_counter()
-    find_location_in_text(index, "je cherche une formation pas loin " * 500)
-    assert time.perf_counter() - started < 0.5
+def test_find_in_text_long_text_finds_nothing(index):
+    # Its speed is measured by bench/location_resolution.py.
+    assert find_location_in_text(index, "je cherche une formation pas loin " * 500) is None
 
 
 CONTRACTED_CASES = [
