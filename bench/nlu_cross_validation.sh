@@ -33,6 +33,6 @@ start=$(date +%s)
 seconds=$(( $(date +%s) - start ))
 peak_kb=$(grep "Maximum resident set size" "$out/time.log" | awk '{print $NF}')
 
-"$VENV/bin/python" bench/summarize_nlu.py "$out" --folds "$folds" \
+PYTHONPATH="$ROOT" "$VENV/bin/python" bench/summarize_nlu.py "$out" --folds "$folds" \
   --seconds "$seconds" --peak-kb "$peak_kb"
 log "wrote the cross-validation section of bench/nlu.md"

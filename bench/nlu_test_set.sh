@@ -19,6 +19,6 @@ start=$(date +%s)
 seconds=$(( $(date +%s) - start ))
 peak_kb=$(grep "Maximum resident set size" "$out/time.log" | awk '{print $NF}')
 
-"$VENV/bin/python" bench/summarize_nlu.py "$out" --test-set tests/nlu/data/test_set.yml \
+PYTHONPATH="$ROOT" "$VENV/bin/python" bench/summarize_nlu.py "$out" --test-set tests/nlu/data/test_set.yml \
   --model "models/$(basename "$model")" --seconds "$seconds" --peak-kb "$peak_kb"
 log "wrote the held-out test set section of bench/nlu.md"

@@ -228,6 +228,92 @@ def threshold_choice(predictions: List[Prediction], configured: float) -> str:
     )
 
 
+class LocationFigures(NamedTuple):
+    """Places the bot reads in the messages, compared with the annotated ones."""
+
+    precision: float
+    recall: float
+    f1: float
+    correct: int
+    read: int
+    annotated: int
+
+
+def _predicted_locations(report_dir: Path) -> Dict[str, str]:
+    """Return, by message text, the first location entity the pipeline predicted."""
+    predicted: Dict[str, str] = {}
+    for path in sorted(report_dir.glob("*_successes.json")) + sorted(report_dir.glob("*_errors.json")):
+        if path.name.startswith(("intent_", "response_")):
+            continue
+        for row in _load(path):
+            values = [entity["value"] for entity in row.get("predicted_entities") or [] if entity["entity"] == "location"]
+            if values and row["text"] not in predicted:
+                predicted[row["text"]] = values[0]
+    return predicted
+
+
+def _place_key(outcome: Any) -> Any:
+    """Return where the bot searches: one commune's INSEE code, or the codes of the homonyms it offers as buttons."""
+    if outcome is None or outcome.status == "not_found":
+        return None
+    if outcome.status == "ambiguous":
+        return frozenset(candidate.insee_code for candidate in outcome.candidates)
+    return outcome.point.insee_code
+
+
+def bot_location_figures(report_dir: Path, data_file: Path) -> LocationFigures:
+    """Measure the places the bot reads: the model's entity plus the knowledge look-up.
+
+    Each message of `data_file` goes through `bot.actions.lookup.place_in_message`
+    with the location entity the evaluated pipeline predicted for it. A
+    message is read correctly when the bot searches around the commune (or
+    offers as buttons the homonyms) that an annotated location entity names.
+    Messages without an annotated location must give no place.
+    """
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    import knowledge
+    from bot.actions.lookup import place_in_message
+
+    index = knowledge.get_index()
+    predicted = _predicted_locations(report_dir)
+    correct = read = annotated = 0
+    for message in load_data(str(data_file)).intent_examples:
+        text = message.get("text")
+        values = [str(entity["value"]) for entity in message.get("entities") or [] if entity["entity"] == "location"]
+        expected = {_place_key(place_in_message(index, value, value)) for value in values} - {None}
+        annotated += bool(expected)
+
+        outcome = place_in_message(index, text, predicted.get(text))
+        if outcome is not None:
+            # A place that is not found counts as read: the bot replies that it found no such place.
+            read += 1
+            correct += _place_key(outcome) in expected
+    precision = correct / read if read else 0.0
+    recall = correct / annotated if annotated else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return LocationFigures(precision, recall, f1, correct, read, annotated)
+
+
+LOCATION_NOTE = (
+    "Two location figures are given. The `location` entity F1 compares the entity spans the model "
+    "tags with the annotated ones. The bot does not rely on them alone: `bot.actions.lookup.place_in_message` "
+    "also looks for commune names, postal codes and département numbers in the whole message. "
+    "The second figure is that of the place the bot then searches around: correct when it is the commune "
+    "(or the homonyms it offers as buttons) that an annotated entity names; a place read in a message "
+    "with no annotated location counts against precision."
+)
+
+
+def location_rows(figures: LocationFigures) -> List[str]:
+    """Return the table row of the places the bot reads."""
+    return [
+        f"| place read by the bot (entity + knowledge), F1 | {figures.f1:.3f} "
+        f"(precision {figures.precision:.3f}, recall {figures.recall:.3f}) | ≥ {TARGET_LOCATION_F1} "
+        f"| {_mark(figures.f1, TARGET_LOCATION_F1)} |",
+    ]
+
+
 def summary_rows(predictions: List[Prediction], entities: Dict[str, Any]) -> List[str]:
     """Return the table of the measures that have a target, with whether each is met."""
     score = macro_f1(predictions)
@@ -270,7 +356,10 @@ def cross_validation_section(args: argparse.Namespace, predictions: List[Predict
         f"keeps the model's confidence. The figures below apply the threshold of `config.yml` "
         f"({threshold:.2f}) afterwards: a message under it counts as a wrong prediction.",
         "",
+        LOCATION_NOTE,
+        "",
         *summary_rows(with_fallback, entities),
+        *location_rows(bot_location_figures(args.report_dir, args.data)),
         f"| intent macro-F1 without the fallback | {macro_f1(predictions):.3f} | | |",
         "",
         "### Choice of the fallback threshold",
@@ -311,6 +400,9 @@ def test_set_section(args: argparse.Namespace, predictions: List[Prediction], en
         "on this machine.",
         "",
         *summary_rows(predictions, entities),
+        *location_rows(bot_location_figures(args.report_dir, Path(args.test_set))),
+        "",
+        LOCATION_NOTE,
         "",
         "### Per intent",
         "",
@@ -365,6 +457,8 @@ def main() -> None:
     parser.add_argument("report_dir", type=Path, help="--out folder of rasa test nlu")
     parser.add_argument("--folds", type=int, help="number of folds of a cross-validation")
     parser.add_argument("--test-set", help="held-out NLU file that the model was evaluated on")
+    parser.add_argument("--data", type=Path, default=ROOT / "bot" / "data" / "nlu.yml",
+                        help="NLU file of a cross-validation")
     parser.add_argument("--model", help="trained model evaluated on the test set")
     parser.add_argument("--seconds", type=int, required=True, help="wall time of the run, in s")
     parser.add_argument("--peak-kb", type=int, required=True, help="peak resident memory, in KiB")

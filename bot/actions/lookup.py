@@ -166,6 +166,40 @@ def _outcome(resolution: Optional[Resolution], query: Text) -> LocationOutcome:
     return LocationOutcome("found", point=_point_from_resolution(resolution), query=query)
 
 
+def place_in_message(index: Any, text: Text, entity: Optional[Any]) -> Optional[LocationOutcome]:
+    """Return the place one message names, from its text and the model's entity.
+
+    bench/summarize_nlu.py measures the location extraction with this
+    function, so the figures are those of the bot.
+
+    Args:
+        index: The knowledge index.
+        text: The message.
+        entity: The first ``location`` entity the NLU found in it, if any.
+
+    Returns:
+        The outcome, "not_found" when the entity names no known place, or
+        None when the message names no place at all.
+    """
+    in_text = knowledge.find_location_in_text(index, text) if text else None
+
+    # The model often cuts a place short ("Paris" of "cio paris 13", "Évry"
+    # of "Évry 91"), while the text search matches the qualifier: a place found
+    # in the whole text wins, then the entity, then an ambiguous text match.
+    if in_text is not None and in_text.status == "found":
+        return _outcome(in_text, text)
+    if entity:
+        outcome = _outcome(knowledge.resolve_location(index, str(entity)), str(entity))
+        if outcome.status != "not_found":
+            return outcome
+        if in_text is not None and in_text.status != "not_found":
+            return _outcome(in_text, str(entity))
+        return outcome
+    if in_text is not None and in_text.status != "not_found":
+        return _outcome(in_text, text)
+    return None
+
+
 def _latest_entity(tracker: Tracker, name: Text) -> Optional[Any]:
     values = list(tracker.get_latest_entity_values(name))
     return values[0] if values else None
@@ -216,23 +250,9 @@ def locate(
         return LocationOutcome("not_found", query="ta position")
 
     text = _latest_text(tracker)
-    in_text = knowledge.find_location_in_text(index, text) if text else None
-    entity = _latest_entity(tracker, "location")
-
-    # The model often cuts a place short ("Paris" of "cio paris 13", "Évry"
-    # of "Évry 91"), while the text search sees the qualifier: a place found
-    # in the whole text wins, then the entity, then an ambiguous text match.
-    if in_text is not None and in_text.status == "found":
-        return _outcome(in_text, text)
-    if entity:
-        outcome = _outcome(knowledge.resolve_location(index, str(entity)), str(entity))
-        if outcome.status != "not_found":
-            return outcome
-        if in_text is not None and in_text.status != "not_found":
-            return _outcome(in_text, str(entity))
-        return outcome
-    if in_text is not None and in_text.status != "not_found":
-        return _outcome(in_text, text)
+    named = place_in_message(index, text, _latest_entity(tracker, "location"))
+    if named is not None:
+        return named
 
     is_location_intent = tracker.latest_message.get("intent", {}).get("name") == "inform_location"
     if (is_location_intent or text_as_query) and text:
