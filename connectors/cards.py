@@ -7,10 +7,44 @@ Messenger and Telegram need text, titles and links, which this module builds
 once for both, so that a place reads the same on every platform.
 """
 
+import re
 from typing import Any, Dict, List, Optional, Text
+from urllib.parse import urlsplit
 
 # Bullet between the parts of one line.
 SEPARATOR = " · "
+
+# Longest URL a button takes: Messenger documents 2,000 characters and
+# Telegram's limit is close, so one bound serves both.
+MAX_BUTTON_URL_CHARS = 2000
+
+# A bare domain with an optional path, as the open data often gives web sites
+# ("www.mission-locale.fr/contact").
+_BARE_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/\S*)?$")
+
+
+def button_url(value: Any) -> Optional[Text]:
+    """Return an absolute http(s) URL that a platform button accepts, or None.
+
+    A bare domain gets ``https://``. Anything else that is not an http or
+    https URL with a host (``javascript:``, ``mailto:``, a relative path, a
+    URL with spaces or too long) gives None, so the card goes without that
+    button rather than being rejected by the platform.
+    """
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or len(url) > MAX_BUTTON_URL_CHARS or any(character.isspace() for character in url):
+        return None
+    if "://" not in url and _BARE_DOMAIN.match(url):
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return url
 
 
 def _clean(value: Any) -> Text:

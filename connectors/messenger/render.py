@@ -18,7 +18,6 @@ The wording of cards comes from `connectors.cards`, shared with Telegram.
 import logging
 import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Text
-from urllib.parse import urlsplit
 
 from connectors import cards
 from connectors.messenger import messages
@@ -33,7 +32,6 @@ MAX_TEMPLATE_ELEMENTS = 10
 MAX_ELEMENT_TITLE_CHARS = 80
 MAX_ELEMENT_SUBTITLE_CHARS = 80
 MAX_ELEMENT_BUTTONS = 3
-MAX_URL_CHARS = 2000
 ELLIPSIS = "…"
 
 # French numbers: the trunk prefix 0 becomes a country code, which differs
@@ -47,7 +45,6 @@ _OVERSEAS_PREFIXES = {
     "0508": "+508",
 }
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()/]")
-_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/\S*)?$")
 
 
 def shorten(text: Text, limit: int) -> Text:
@@ -185,24 +182,6 @@ def phone_e164(phone: Any) -> Optional[Text]:
     return None
 
 
-def web_url(value: Any) -> Optional[Text]:
-    """Return an http(s) URL for a button, adding ``https://`` to a bare domain, or None."""
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    if not url or len(url) > MAX_URL_CHARS or any(char.isspace() for char in url):
-        return None
-    if "://" not in url and _DOMAIN.match(url):
-        url = "https://" + url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return url
-
-
 def _fit(parts: Sequence[Text], limit: int) -> Text:
     """Join parts with « · » while they fit in ``limit``; the part that does not fit is cut, and the rest left out."""
     result = ""
@@ -241,12 +220,12 @@ def place_element(card: Dict[Text, Any]) -> Dict[Text, Any]:
         MAX_ELEMENT_SUBTITLE_CHARS,
     )
     buttons = []
-    map_url = web_url(card.get("map_url"))
+    map_url = cards.button_url(card.get("map_url"))
     if map_url:
         buttons.append({"type": "web_url", "url": map_url, "title": messages.MAP_BUTTON})
     if phone:
         buttons.append({"type": "phone_number", "title": messages.CALL_BUTTON, "payload": phone})
-    website = web_url(card.get("website"))
+    website = cards.button_url(card.get("website"))
     if website:
         buttons.append({"type": "web_url", "url": website, "title": messages.WEBSITE_BUTTON})
 
@@ -266,7 +245,7 @@ def training_element(card: Dict[Text, Any]) -> Dict[Text, Any]:
         "title": shorten(str(card.get("name") or "").strip() or messages.TRAINING_SUBTITLE_FALLBACK, MAX_ELEMENT_TITLE_CHARS),
         "subtitle": _fit(details, MAX_ELEMENT_SUBTITLE_CHARS) or messages.TRAINING_SUBTITLE_FALLBACK,
     }
-    url = web_url(card.get("url"))
+    url = cards.button_url(card.get("url"))
     if url:
         element["buttons"] = [{"type": "web_url", "url": url, "title": messages.ONISEP_BUTTON}]
     return element
@@ -304,7 +283,7 @@ def custom_messages(custom: Any) -> List[Dict[Text, Any]]:
 
 def image_message(url: Any) -> Optional[Dict[Text, Any]]:
     """Return an image attachment message, or None when the URL is not http(s)."""
-    checked = web_url(url)
+    checked = cards.button_url(url)
     if checked is None:
         return None
     return {"attachment": {"type": "image", "payload": {"url": checked, "is_reusable": True}}}

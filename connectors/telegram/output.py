@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from connectors import cards
 from connectors.telegram import rendering
 from connectors.telegram.buttons import CallbackButtons
 from connectors.telegram.client import TelegramClient
@@ -166,7 +167,7 @@ class TelegramOutput(OutputChannel):
         if not title:
             return None
         if button.get("url") or button.get("type") == "web_url":
-            url = rendering.safe_url(button.get("url"))
+            url = cards.button_url(button.get("url"))
             if url is None:
                 logger.warning("Button with an unusable URL left out.")
                 return None

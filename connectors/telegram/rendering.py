@@ -11,7 +11,6 @@ import html
 import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text
-from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4096
 
 # Longest URL put in a button; longer ones are left in the card's text only.
-MAX_BUTTON_URL_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -97,25 +95,9 @@ def text_messages(text: Text, reply_markup: Optional[InlineKeyboardMarkup] = Non
     return outgoing
 
 
-def safe_url(value: Any) -> Optional[Text]:
-    """Return the value if Telegram accepts it as a button URL (absolute http or https), else None."""
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    if not url or len(url) > MAX_BUTTON_URL_CHARS or any(character.isspace() for character in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return url
-
-
 def url_keyboard(title: Text, url: Any) -> Optional[InlineKeyboardMarkup]:
     """Return a one-button keyboard opening `url`, or None when the URL is not usable."""
-    checked = safe_url(url)
+    checked = cards.button_url(url)
     if checked is None:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(title, url=checked)]])

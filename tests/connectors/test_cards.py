@@ -1,5 +1,8 @@
 """Tests of connectors.cards, the text of structured messages on the platforms."""
 
+import pytest
+
+from connectors import cards
 from connectors.cards import (
     custom_text,
     distance_text,
@@ -82,3 +85,24 @@ def test_handoff_text_of_a_notice_and_of_cards():
     assert handoff_text(notice) == "Je reprends la discussion."
     cards = {"custom": {"type": "place_cards", "places": [PLACE]}, "author": "counsellor", "counsellor_name": "Camille"}
     assert handoff_text(cards).startswith("👤 Camille : Mission locale de Lyon\n")
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://www.exemple.fr/page", "https://www.exemple.fr/page"),
+    ("  http://exemple.fr/a  ", "http://exemple.fr/a"),
+    ("https://www.openstreetmap.org/?mlat=1", "https://www.openstreetmap.org/?mlat=1"),
+    ("www.exemple.fr", "https://www.exemple.fr"),
+    ("exemple.fr/contact", "https://exemple.fr/contact"),
+    ("javascript:alert(1)", None),
+    ("mailto:contact@exemple.fr", None),
+    ("ftp://exemple.fr", None),
+    ("https://", None),
+    ("https://exemple.fr/a b", None),
+    ("/relative/path", None),
+    ("", None),
+    (None, None),
+    (42, None),
+    ("https://exemple.fr/" + "a" * 3000, None),
+])
+def test_button_url(url, expected):
+    assert cards.button_url(url) == expected

@@ -138,22 +138,6 @@ def test_phone_e164(phone, expected):
     assert render.phone_e164(phone) == expected
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://www.exemple.fr/page", "https://www.exemple.fr/page"),
-    ("http://exemple.fr", "http://exemple.fr"),
-    ("www.exemple.fr", "https://www.exemple.fr"),
-    ("exemple.fr/contact", "https://exemple.fr/contact"),
-    ("javascript:alert(1)", None),
-    ("mailto:contact@exemple.fr", None),
-    ("https://", None),
-    ("https://exemple.fr/a b", None),
-    ("", None),
-    (42, None),
-])
-def test_web_url(url, expected):
-    assert render.web_url(url) == expected
-
-
 def test_place_element():
     element = render.place_element(PLACE_CARD)
     assert element == {

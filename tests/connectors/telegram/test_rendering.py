@@ -11,7 +11,6 @@ from connectors.telegram.rendering import (
     custom_messages,
     handoff_messages,
     place_card_message,
-    safe_url,
     split_text,
     training_card_message,
     utf16_length,
@@ -52,25 +51,6 @@ def test_split_counts_utf16_units():
     assert all(utf16_length(part) <= MAX_MESSAGE_CHARS for part in parts)
     assert "".join(parts) == "😀" * 2100
     assert len(parts) == 2
-
-
-@pytest.mark.parametrize(
-    "url, expected",
-    [
-        ("https://www.openstreetmap.org/?mlat=1", "https://www.openstreetmap.org/?mlat=1"),
-        ("  http://example.org/a  ", "http://example.org/a"),
-        ("javascript:alert(1)", None),
-        ("ftp://example.org", None),
-        ("https://", None),
-        ("https://exa mple.org", None),
-        ("/relative/path", None),
-        (None, None),
-        (42, None),
-        ("https://example.org/" + "a" * 3000, None),
-    ],
-)
-def test_safe_url(url, expected):
-    assert safe_url(url) == expected
 
 
 def test_place_card_escaped_html():
