@@ -85,7 +85,9 @@ def answer_unresolved(
             }
             for commune in outcome.candidates[: MAX_TERRITORY_COMMUNES if outcome.from_territory else MAX_CANDIDATES]
         ]
-        dispatcher.utter_message(response="utter_location_ambiguous", buttons=buttons)
+        # On a local page the user named no place: the communes are the page's.
+        response = "utter_territory_choose_commune" if outcome.from_territory else "utter_location_ambiguous"
+        dispatcher.utter_message(response=response, buttons=buttons)
         return
     if outcome.query == "ta position":
         dispatcher.utter_message(response="utter_position_not_found")

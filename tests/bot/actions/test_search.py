@@ -253,7 +253,7 @@ def test_multi_commune_page_offers_communes(run_action):
         metadata={"territory": {"communes": ["69123", "69266", "00000"]}},
     )
     result = run_action(ActionFindPlaces(), tracker)
-    assert result.responses == ["utter_location_ambiguous"]
+    assert result.responses == ["utter_territory_choose_commune"]
     payloads = [b["payload"] for b in result.messages[0]["buttons"]]
     assert payloads == [
         '/inform_location{"commune_insee": "69123"}',
