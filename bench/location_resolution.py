@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,10 +30,13 @@ from typing import Callable, List
 
 import yaml
 
-import knowledge
-from knowledge.resolve import find_location_in_text, resolve_location
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import knowledge  # noqa: E402 - after the path set-up above
+from knowledge.resolve import find_location_in_text, resolve_location  # noqa: E402
+
 LABELLED_FILE = ROOT / "tests" / "nlu" / "data" / "locations.yml"
 PAGE = ROOT / "bench" / "location.md"
 REPEATS = 20
