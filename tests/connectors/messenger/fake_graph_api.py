@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from tests.connectors.servers import LoopThread
 from tests.integration.stack import free_port
 
 API_VERSION = "v19.0"
@@ -100,8 +101,7 @@ class FakeGraphApi:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: Optional[web.AppRunner] = None
-    _loop: Optional[asyncio.AbstractEventLoop] = None
-    _thread: Optional[threading.Thread] = None
+    _loop_thread: Optional[LoopThread] = None
     port: int = 0
 
     @property
@@ -181,30 +181,17 @@ class FakeGraphApi:
 
     def start_in_thread(self) -> "FakeGraphApi":
         """Serve from a thread with its own event loop, for synchronous tests."""
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self.start())
-            started.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-graph-api", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the fake Graph API did not start within 10 s")
+        self._loop_thread = LoopThread("fake-graph-api").start()
+        self._loop_thread.run(self.start(), timeout=10)
         return self
 
     def stop_thread(self) -> None:
         """Stop a server started with `start_in_thread`."""
-        if self._loop is None or self._thread is None:
+        if self._loop_thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._loop = None
+        self._loop_thread.run(self.stop(), timeout=10)
+        self._loop_thread.stop()
+        self._loop_thread = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import aiohttp
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from connectors.messenger.channel import MessengerInput
 from connectors.messenger.signature import SIGNATURE_HEADER, sign
-from tests.integration.stack import free_port
+from tests.connectors.servers import LoopThread, serve_blueprint
 
 FIXTURES_DIR = Path(__file__).resolve().parents[3] / "connectors" / "messenger" / "fixtures"
 APP_SECRET = "secret-de-l-application-de-test"
@@ -136,23 +134,13 @@ PLACE_CARD = {
 @asynccontextmanager
 async def serve_messenger(channel: MessengerInput, rasa: RecordingRasa) -> AsyncIterator[str]:
     """Serve the channel's blueprint on a free port of 127.0.0.1 and yield the webhook URL."""
-    # Sanic rewrites some of its methods when an app starts. In test mode it
-    # keeps the originals, so that several apps can start in one process.
-    Sanic.test_mode = True
-    app = Sanic(f"messenger_test_{free_port()}")
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/messenger")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    task = asyncio.ensure_future(server.serve_forever())
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/messenger/webhook"
-    finally:
-        if channel.handler is not None:
-            await channel.handler.drain()
-        task.cancel()
-        server.close()
-        await server.wait_closed()
+    async with serve_blueprint("messenger_test", channel.blueprint(rasa), "/webhooks/messenger") as base_url:
+        try:
+            yield f"{base_url}/webhooks/messenger/webhook"
+        finally:
+            # The channel handles events in the background, so finish them before the server closes.
+            if channel.handler is not None:
+                await channel.handler.drain()
 
 
 class ThreadedServer:
@@ -162,25 +150,23 @@ class ThreadedServer:
         self.channel = channel
         self.rasa = rasa
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="messenger-server", daemon=True)
+        self._loop_thread = LoopThread("messenger-server")
         self._context: Any = None
 
     def start(self) -> "ThreadedServer":
-        self._thread.start()
+        self._loop_thread.start()
         self._context = serve_messenger(self.channel, self.rasa)
-        self.url = asyncio.run_coroutine_threadsafe(self._context.__aenter__(), self._loop).result(10)
+        self.url = self._loop_thread.run(self._context.__aenter__(), timeout=10)
         return self
 
     def drain(self) -> None:
         """Wait until the channel handled every event scheduled so far."""
         if self.channel.handler is not None:
-            asyncio.run_coroutine_threadsafe(self.channel.handler.drain(), self._loop).result(30)
+            self._loop_thread.run(self.channel.handler.drain(), timeout=30)
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._context.__aexit__(None, None, None), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._loop_thread.run(self._context.__aexit__(None, None, None), timeout=30)
+        self._loop_thread.stop()
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: Any, *, secret: str = APP_SECRET,

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from tests.connectors.servers import LoopThread
 from tests.integration.stack import free_port
 
 TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
@@ -274,8 +275,7 @@ class ThreadedFakeBotApi:
 
     def __init__(self, port: Optional[int] = None, token: str = TOKEN) -> None:
         self.api = FakeBotApi(port, token)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-bot-api", daemon=True)
+        self._loop_thread = LoopThread("fake-bot-api")
 
     @property
     def url(self) -> str:
@@ -283,16 +283,14 @@ class ThreadedFakeBotApi:
 
     def start(self) -> "ThreadedFakeBotApi":
         """Start the thread and the server."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.api.start(), self._loop).result(10)
+        self._loop_thread.start()
+        self._loop_thread.run(self.api.start(), timeout=10)
         return self
 
     def stop(self) -> None:
         """Stop the server and the thread."""
-        asyncio.run_coroutine_threadsafe(self.api.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        self._loop_thread.run(self.api.stop(), timeout=10)
+        self._loop_thread.stop()
 
     def __enter__(self) -> "ThreadedFakeBotApi":
         return self.start()
@@ -302,8 +300,7 @@ class ThreadedFakeBotApi:
 
     def wait_for(self, predicate: Callable[[FakeBotApi], bool], timeout: float = 30.0) -> None:
         """Wait until `predicate(api)` is true; raise TimeoutError after `timeout` seconds."""
-        future = asyncio.run_coroutine_threadsafe(self.api.wait_for(predicate, timeout), self._loop)
-        future.result(timeout + 5)
+        self._loop_thread.run(self.api.wait_for(predicate, timeout), timeout=timeout + 5)
 
     def __getattr__(self, name: str) -> Any:
         # calls_to, texts_to, fail_next, fail_chat… are thread-safe: pass them through.

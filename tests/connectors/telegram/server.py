@@ -12,12 +12,11 @@ from typing import Any, AsyncIterator, Dict, List, Optional
 
 import aiohttp
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from connectors.telegram.channel import SECRET_HEADER, TelegramInput
 from connectors.telegram.config import TelegramSettings
+from tests.connectors.servers import serve_blueprint
 from tests.connectors.telegram.fake_bot_api import TOKEN
-from tests.integration.stack import free_port
 
 FIXTURES_DIR = Path(__file__).resolve().parents[3] / "connectors" / "telegram" / "fixtures"
 # The chat id and user id of every sample update.
@@ -155,22 +154,15 @@ async def serve_telegram(channel: TelegramInput, rasa: ScriptedRasa, start_liste
     With `start_listeners`, the server start runs the blueprint's
     after_server_start listener, which registers the webhook.
     """
-    Sanic.test_mode = True
-    app = Sanic(f"telegram_test_{free_port()}")
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/telegram")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    if start_listeners:
-        await server.after_start()
-    task = asyncio.ensure_future(server.serve_forever())
-    try:
-        yield f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-    finally:
-        await channel.shutdown()
-        task.cancel()
-        server.close()
-        await server.wait_closed()
+    blueprint = channel.blueprint(rasa)
+    async with serve_blueprint(
+        "telegram_test", blueprint, "/webhooks/telegram", run_after_start=start_listeners
+    ) as base_url:
+        try:
+            yield f"{base_url}{WEBHOOK_PATH}"
+        finally:
+            # Let the updates still being handled finish before the server closes.
+            await channel.shutdown()
 
 
 async def post_update(

@@ -15,7 +15,6 @@ import http.client
 import json
 import logging
 import random
-import threading
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -27,6 +26,7 @@ from connectors.telegram.channel import SECRET_HEADER, TelegramInput
 from connectors.telegram.client import RetryPolicy
 from connectors.telegram.updates import Event, read_update
 from connectors.user_input import OfferedPayloads
+from tests.connectors.servers import LoopThread
 from tests.connectors.telegram.fake_bot_api import ThreadedFakeBotApi
 from tests.connectors.telegram.server import (
     FIXTURES_DIR,
@@ -138,15 +138,14 @@ class ServedChannel:
         self.redis_url = redis_url
         self.key_prefix = f"seconde_chance_test_fuzz_{random.randrange(16**12):012x}:"
         self.api = ThreadedFakeBotApi()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-fuzz", daemon=True)
+        self.loop_thread = LoopThread("telegram-fuzz")
         self.channel: TelegramInput
         self.port = 0
         self._serving: Any = None
 
     def start(self) -> "ServedChannel":
         self.api.start()
-        self.thread.start()
+        self.loop_thread.start()
         self.channel = TelegramInput(
             bot_settings(self.api.url, self.redis_url),
             key_prefix=self.key_prefix,
@@ -154,12 +153,9 @@ class ServedChannel:
             register_at_start=False,
         )
         self._serving = serve_telegram(self.channel, ScriptedRasa())
-        url = self._run(self._serving.__aenter__())
+        url = self.loop_thread.run(self._serving.__aenter__(), timeout=30)
         self.port = int(url.split(":")[2].split("/")[0])
         return self
-
-    def _run(self, coroutine: Any, timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def wait_idle(self, timeout: float = 30) -> None:
         """Wait until every update handled in the background is done."""
@@ -168,13 +164,12 @@ class ServedChannel:
             while self.channel._tasks:
                 await asyncio.wait(set(self.channel._tasks), timeout=timeout)
 
-        self._run(idle(), timeout + 5)
+        self.loop_thread.run(idle(), timeout=timeout + 5)
 
     def stop(self) -> None:
         self.wait_idle()
-        self._run(self._serving.__aexit__(None, None, None))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        self.loop_thread.run(self._serving.__aexit__(None, None, None), timeout=30)
+        self.loop_thread.stop()
         self._clean_redis()
         self.api.stop()
 

@@ -7,12 +7,11 @@ from typing import Any, AsyncIterator, Callable, Dict, List
 
 import socketio
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from connectors.handoff_bridge import HandoffBridge
 from connectors.user_input import OfferedPayloads
 from connectors.widget.channel import CHANNEL_NAME, WidgetInput
-from tests.integration.stack import free_port
+from tests.connectors.servers import serve_blueprint
 
 
 @dataclass
@@ -100,20 +99,7 @@ async def forget_offered_payloads(redis_client: Any, session_id: str) -> None:
 @asynccontextmanager
 async def serve_widget(channel: WidgetInput, rasa: RecordingRasa) -> AsyncIterator[str]:
     """Serve the widget channel on a free port of 127.0.0.1 and yield its URL."""
-    # Sanic rewrites some of its methods when an app starts; in test mode it
-    # keeps the originals, so that several apps can start in one process.
-    Sanic.test_mode = True
-    app = Sanic(f"widget_test_{free_port()}")
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/widget")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    task = asyncio.ensure_future(server.serve_forever())
-    # Let the Redis manager start listening before the first emit.
-    await asyncio.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        task.cancel()
-        server.close()
-        await server.wait_closed()
+    async with serve_blueprint("widget_test", channel.blueprint(rasa), "/webhooks/widget") as base_url:
+        # Let the Redis manager start listening before the first emit.
+        await asyncio.sleep(0.3)
+        yield base_url
