@@ -41,6 +41,7 @@ __all__ = [
     "CounsellorSession",
     "FOLLOWUP_STATUSES",
     "Followup",
+    "MAX_DELIVERY_ERROR_LENGTH",
     "Message",
     "OPEN_STATUSES",
     "REASONS",
@@ -61,6 +62,8 @@ AUTHORS = ("user", "bot", "counsellor", "system")
 ROLES = ("counsellor", "admin")
 # Values of Followup.status.
 FOLLOWUP_STATUSES = ("pending", "answered", "cancelled", "expired")
+# Maximum length of Message.delivery_error. store.record_delivery_failure cuts a longer reason.
+MAX_DELIVERY_ERROR_LENGTH = 500
 
 # Names of constraints and indexes, so that Alembic revisions can refer to them
 # on every database.
@@ -209,6 +212,12 @@ class Message(Base):
 
     `delivered_at` applies to counsellor and system messages: it is set when
     the user's channel acknowledged them (see `store.mark_delivered`).
+    `delivery_error` is the French reason why a platform (Messenger,
+    Telegram) did not take the message, shown to counsellors as « non
+    remis : … ». `refused_at` is when the platform refused it for good, so
+    later deliveries skip the message until the user writes again (see
+    `store.record_delivery_failure` and `store.clear_refusals`). A delivery
+    clears both.
     """
 
     __tablename__ = "handoff_messages"
@@ -229,6 +238,8 @@ class Message(Base):
     payload = Column(Text)
     created_at = Column(UTCDateTime, nullable=False, default=utc_now)
     delivered_at = Column(UTCDateTime)
+    delivery_error = Column(String(MAX_DELIVERY_ERROR_LENGTH))
+    refused_at = Column(UTCDateTime)
 
     counsellor = relationship(Counsellor, foreign_keys=[counsellor_id], lazy="joined")
 

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from .models import (
     AUTHORS,
+    MAX_DELIVERY_ERROR_LENGTH,
     OPEN_STATUSES,
     REASONS,
     Conversation,
@@ -71,6 +72,7 @@ __all__ = [
     "cancel_followup",
     "cancel_pending_followups",
     "claim",
+    "clear_refusals",
     "close",
     "create_followup",
     "escalate",
@@ -85,6 +87,7 @@ __all__ = [
     "pending_followup_for",
     "queue_position",
     "record_counsellor_seen",
+    "record_delivery_failure",
     "release_idle_conversations",
     "release_to_queue",
     "transcript",
@@ -914,6 +917,17 @@ def _finish(
     return _load_conversation(session, conversation_id)
 
 
+def _undelivered_conditions(channel: str, sender_id: str, now: datetime) -> tuple[Any, ...]:
+    """WHERE conditions of the user's unacknowledged counsellor and system messages (joined with Conversation)."""
+    return (
+        Conversation.channel == channel,
+        Conversation.sender_id == sender_id,
+        or_(Conversation.status.in_(OPEN_STATUSES), Conversation.closed_at >= now - UNDELIVERED_WINDOW),
+        Message.author.in_(("counsellor", "system")),
+        Message.delivered_at.is_(None),
+    )
+
+
 def undelivered_messages(
     session: Session, channel: str, sender_id: str, *, now: Optional[datetime] = None
 ) -> list[Message]:
@@ -921,22 +935,92 @@ def undelivered_messages(
 
     They come from the user's open conversation and from conversations closed
     less than 24 hours ago, so the notice of a hand-back still reaches a user
-    who reconnects later.
+    who reconnects later. Messages that a platform refused for good
+    (`refused_at`, see `record_delivery_failure`) are left out until
+    `clear_refusals`, so that one refused message never holds back the next.
     """
     now = _now(now)
     statement = (
         select(Message)
         .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(
-            Conversation.channel == channel,
-            Conversation.sender_id == sender_id,
-            or_(Conversation.status.in_(OPEN_STATUSES), Conversation.closed_at >= now - UNDELIVERED_WINDOW),
-            Message.author.in_(("counsellor", "system")),
-            Message.delivered_at.is_(None),
-        )
+        .where(*_undelivered_conditions(channel, sender_id, now), Message.refused_at.is_(None))
         .order_by(Message.id)
     )
     return list(session.execute(statement).scalars())
+
+
+def record_delivery_failure(
+    session: Session,
+    message_ids: Iterable[int],
+    reason: str,
+    *,
+    permanent: bool,
+    now: Optional[datetime] = None,
+) -> list[int]:
+    """Store why a platform did not take counsellor or system messages, so the console shows it after a reload.
+
+    Args:
+        session: database session; the caller commits.
+        message_ids: the messages concerned.
+        reason: the French reason shown to counsellors (« non remis : … »),
+            cut to MAX_DELIVERY_ERROR_LENGTH characters.
+        permanent: True when the platform refused them for good. They then
+            also get `refused_at`, so `undelivered_messages` leaves them out
+            until `clear_refusals`. Otherwise they stay pending for the next
+            delivery.
+        now: current time; None reads the clock.
+
+    Returns:
+        The ids recorded, sorted; delivered, unknown and user/bot messages are left out.
+    """
+    now = _now(now)
+    ids = sorted({int(message_id) for message_id in message_ids})
+    if not ids:
+        return []
+    statement = select(Message.id).where(
+        Message.id.in_(ids),
+        Message.delivered_at.is_(None),
+        Message.author.in_(("counsellor", "system")),
+    )
+    recorded = sorted(session.execute(statement).scalars())
+    if recorded:
+        values: dict[str, Any] = {"delivery_error": (reason or "")[:MAX_DELIVERY_ERROR_LENGTH]}
+        if permanent:
+            values["refused_at"] = now
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(recorded), Message.delivered_at.is_(None))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return recorded
+
+
+def clear_refusals(session: Session, channel: str, sender_id: str, *, now: Optional[datetime] = None) -> list[int]:
+    """Let the user's messages that a platform refused for good be delivered again.
+
+    Called when the user writes: a bot they had blocked is unblocked, and a
+    closed messaging window is open again. The messages keep their
+    `delivery_error` until they are delivered or fail again.
+
+    Returns:
+        The ids of the messages that were refused, sorted.
+    """
+    now = _now(now)
+    statement = (
+        select(Message.id)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(*_undelivered_conditions(channel, sender_id, now), Message.refused_at.is_not(None))
+    )
+    cleared = sorted(session.execute(statement).scalars())
+    if cleared:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(cleared))
+            .values(refused_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    return cleared
 
 
 def mark_delivered(
@@ -950,7 +1034,8 @@ def mark_delivered(
     """Record that the user's channel acknowledged counsellor or system messages.
 
     Pass `channel` and `sender_id` when the ids come from the user's client, so
-    that a client cannot acknowledge another user's messages.
+    that a client cannot acknowledge another user's messages. A recorded
+    delivery failure of these messages is cleared.
 
     Returns:
         The ids that were marked now, sorted; ids already delivered, unknown,
@@ -977,7 +1062,7 @@ def mark_delivered(
         session.execute(
             update(Message)
             .where(Message.id.in_(marked), Message.delivered_at.is_(None))
-            .values(delivered_at=now)
+            .values(delivered_at=now, delivery_error=None, refused_at=None)
             .execution_options(synchronize_session=False)
         )
     return marked

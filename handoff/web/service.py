@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.handoff_bridge import message_for_user
@@ -80,10 +81,6 @@ class ConsoleService:
         # One delivery at a time per conversation, so that a retry and a new
         # send never give the user the same message twice.
         self._delivery_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Messages that a platform refused for good: later deliveries skip
-        # them, so that one bad message never holds back the next ones.
-        # NOTE: kept in memory; after a restart each is tried once more.
-        self._refused_ids: dict[str, set[int]] = defaultdict(set)
 
     async def run(self, function: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T:
         """Call `function(session, *args, **kwargs)` in a thread with a new session, committing when asked."""
@@ -325,10 +322,13 @@ class ConsoleService:
         them, so the channel sends them again when the user reconnects, and
         a widget that already has one ignores the copy (same `message_id`).
         A platform (Messenger, Telegram) acknowledges by accepting the send.
-        A message it refuses for good is reported to the console and skipped
-        from then on; a transient failure stops the delivery, so that the
-        user never reads messages out of order, and the next delivery (a new
-        counsellor message, a state change, or a new user message) retries.
+        A message it refuses for good is reported to the console, recorded
+        in SQL (`refused_at`) and skipped from then on, even after a restart,
+        until the user writes again (`redeliver`); a transient failure stops
+        the delivery, so that the user never reads messages out of order, and
+        the next delivery (a new counsellor message, a state change, or a new
+        user message) retries. Either way the reason is stored with the
+        message, so the console still shows « non remis » after a reload.
 
         Returns:
             Whether every message was handed to the channel's sender.
@@ -344,8 +344,8 @@ class ConsoleService:
             built = (message_for_user(message) for message in messages)
             return [outgoing for outgoing in built if outgoing is not None]
 
-        refused = self._refused_ids[conversation.id]
-        outgoing = [m for m in await self.run(read) if m["message_id"] not in refused]
+        # Messages refused for good (refused_at) are not read again.
+        outgoing = await self.run(read)
         if not outgoing:
             return True
         sender = get_sender(conversation.channel, self.settings.redis_url)
@@ -367,7 +367,6 @@ class ConsoleService:
                 except DeliveryError as error:
                     all_sent = False
                     if error.permanent:
-                        refused.add(message["message_id"])
                         await self._report_failure(conversation, [message["message_id"]], error)
                         continue
                     # Transient: the rest waits, in order, for the next delivery.
@@ -388,7 +387,12 @@ class ConsoleService:
         return all_sent
 
     async def _report_failure(self, conversation: Conversation, message_ids: list[int], error: DeliveryError) -> None:
-        """Log a platform's refusal and show its reason next to the messages in the console."""
+        """Log a platform's refusal, store it with the messages and show its reason next to them in the console.
+
+        The database write comes first, so that a page loaded after the event
+        shows the reason too. A permanent refusal also sets `refused_at`, which
+        makes later deliveries skip the messages.
+        """
         logger.error(
             "The %s platform did not take message(s) %s of conversation %s (%s)",
             conversation.channel,
@@ -396,6 +400,20 @@ class ConsoleService:
             conversation.id,
             "permanent" if error.permanent else "retries exhausted",
         )
+
+        def write(session: Session) -> None:
+            store.record_delivery_failure(session, message_ids, error.reason, permanent=error.permanent)
+            session.commit()
+
+        try:
+            await self.run(write)
+        except SQLAlchemyError as db_error:
+            logger.error(
+                "Recording the delivery failure of message(s) %s of conversation %s failed: %s",
+                message_ids,
+                conversation.id,
+                db_error,
+            )
         await self.hub.push_to_watchers(
             conversation.id,
             {
@@ -419,9 +437,10 @@ class ConsoleService:
         sender = get_sender(conversation.channel, self.settings.redis_url)
         if sender is None or not sender.confirms_delivery:
             return
-        # The user writes again: a bot they had blocked is unblocked.
-        self._refused_ids.pop(conversation_id, None)
-        await self.deliver(conversation)
+        async with self._delivery_locks[conversation.id]:
+            # The user writes again: a bot they had blocked is unblocked.
+            await self.run(store.clear_refusals, conversation.channel, conversation.sender_id, commit=True)
+            await self._deliver(conversation)
 
     async def _confirm_delivery(self, conversation: Conversation, message_ids: list[int]) -> None:
         """Mark messages that a platform accepted as delivered, and show it in the console."""

@@ -8,6 +8,9 @@ Server → browser messages (JSON):
 - `{"type": "message", "message": {...}}`: a new message of the shown conversation;
 - `{"type": "user_typing", "conversation_id"}`;
 - `{"type": "delivered", "conversation_id", "message_ids": [...]}`;
+- `{"type": "delivery_failed", "conversation_id", "message_ids": [...], "reason", "permanent"}`:
+  Messenger or Telegram did not take these messages (pushed by `service.ConsoleService`;
+  the reason is also stored with the messages, as their `delivery_error`);
 - `{"type": "assigned", "conversation_id", "pseudonym"}`: a colleague transferred a conversation to you;
 - `{"type": "session_expired"}`, then the socket closes with code 4401.
 

@@ -10,7 +10,7 @@ import pytest
 
 from handoff import accounts
 from handoff.cli import main
-from handoff.db import dispose_engine, get_sessionmaker
+from handoff.db import dispose_engine, get_sessionmaker, head_revision
 
 PASSWORD = "un mot de passe solide"
 
@@ -37,7 +37,7 @@ def test_cli_db_upgrade_creates(capsys, monkeypatch, tmp_path):
         dispose_engine(url)
     assert code == 0
     assert second_code == 0
-    assert "à jour (révision 0001)" in out
+    assert f"à jour (révision {head_revision()})" in out
 
 
 def test_cli_create_user_stdin(capsys, monkeypatch, sqlite_url):

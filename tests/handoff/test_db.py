@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any, Iterator
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from handoff.db import (
     VERSION_TABLE,
     DatabaseNotReadyError,
+    alembic_config,
     current_revision,
     dispose_engine,
     get_engine,
@@ -19,6 +25,7 @@ from handoff.db import (
     upgrade_database,
 )
 from handoff.models import Base, Counsellor
+from tests.handoff.conftest import POSTGRES_ADMIN_URL
 
 TABLES = {
     "counsellors",
@@ -58,6 +65,85 @@ def test_upgrade_idempotent_keeps_rows(empty_sqlite_url):
 def test_upgrade_postgresql_idempotent(postgres_url):
     assert upgrade_database(postgres_url) == head_revision()
     assert set(inspect(get_engine(postgres_url)).get_table_names()) == TABLES
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def scratch_database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of this test only, that it may migrate up and down: a SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        yield url
+        dispose_engine(url)
+        return
+    name = f"seconde_chance_test_migration_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate(url: str, direction: str, revision: str) -> None:
+    """Run `alembic upgrade|downgrade <revision>` on a database, as upgrade_database does."""
+    config = alembic_config(url)
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+def messages_table(url: str) -> dict[str, Any]:
+    """Describe handoff_messages: columns, keys, checks and indexes."""
+    inspector = inspect(get_engine(url))
+    return {
+        "columns": [(column["name"], str(column["type"]), column["nullable"])
+                    for column in inspector.get_columns("handoff_messages")],
+        "primary_key": inspector.get_pk_constraint("handoff_messages")["constrained_columns"],
+        "foreign_keys": sorted(
+            (key["name"], tuple(key["constrained_columns"]), key["referred_table"], key["options"].get("ondelete"))
+            for key in inspector.get_foreign_keys("handoff_messages")
+        ),
+        "checks": sorted(check["name"] for check in inspector.get_check_constraints("handoff_messages")),
+        "indexes": sorted((index["name"], tuple(index["column_names"]), bool(index["unique"]))
+                          for index in inspector.get_indexes("handoff_messages")),
+    }
+
+
+def test_delivery_failure_columns_up_and_down(scratch_database_url):
+    url = scratch_database_url
+    migrate(url, "upgrade", "0001")
+    before = messages_table(url)
+    with get_engine(url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO handoff_conversations (id, channel, sender_id, pseudonym, status, urgent, reason, "
+            "queued_at, handed_back) VALUES ('c1', 'telegram', '42', 'Jeune-ABC123', 'active', false, "
+            "'user_request', CURRENT_TIMESTAMP, false)"
+        ))
+        connection.execute(text(
+            "INSERT INTO handoff_messages (conversation_id, author, text, created_at) "
+            "VALUES ('c1', 'counsellor', 'Tu es là ?', CURRENT_TIMESTAMP)"
+        ))
+
+    migrate(url, "upgrade", "0002")
+    columns = {column["name"]: column for column in inspect(get_engine(url)).get_columns("handoff_messages")}
+    assert columns["delivery_error"]["nullable"]
+    assert columns["refused_at"]["nullable"]
+    with get_engine(url).begin() as connection:
+        assert connection.execute(text("SELECT delivery_error, refused_at FROM handoff_messages")).one() == (None, None)
+        connection.execute(text("UPDATE handoff_messages SET delivery_error = 'Bloqué.', refused_at = CURRENT_TIMESTAMP"))
+
+    migrate(url, "downgrade", "0001")
+    assert current_revision(url) == "0001"
+    assert messages_table(url) == before
+    with get_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT text FROM handoff_messages")).scalar_one() == "Tu es là ?"
+
+    assert upgrade_database(url) == head_revision()
 
 
 def test_schema_matches_models(database_url):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from handoff import store
 from handoff.db import get_sessionmaker
-from handoff.models import Conversation, Counsellor, Message
+from handoff.models import MAX_DELIVERY_ERROR_LENGTH, Conversation, Counsellor, Message
 from handoff.pseudonyms import is_pseudonym
 from handoff.store import TranscriptEntry
 from tests.handoff.conftest import utc
@@ -445,6 +445,75 @@ def test_mark_delivered_other_sender_ignored(session, make_counsellor):
     ids = [message.id for message in store.undelivered_messages(session, "widget", "victim")]
     assert store.mark_delivered(session, ids, channel="widget", sender_id="attacker") == []
     assert len(store.undelivered_messages(session, "widget", "victim")) == len(ids)
+
+
+def test_delivery_failure_recorded(session, make_counsellor):
+    alice = make_counsellor("Alice")
+    conversation = escalate(session, transcript=[TranscriptEntry("user", "aide")])
+    store.claim(session, conversation.id, alice)
+    refused = store.add_message(session, conversation.id, "counsellor", "Tu es là ?", counsellor_id=alice)
+    waiting = store.add_message(session, conversation.id, "counsellor", "Je reste là.", counsellor_id=alice)
+    session.commit()
+    user_message_id = store.transcript(session, conversation.id)[0].id
+    long_reason = "La personne a bloqué le bot. " * 30
+
+    assert store.record_delivery_failure(
+        session, [refused.id, user_message_id], long_reason, permanent=True, now=T0
+    ) == [refused.id]
+    assert store.record_delivery_failure(session, [waiting.id], "Telegram ne répond pas.", permanent=False) == [
+        waiting.id
+    ]
+    session.commit()
+    session.expire_all()
+    by_id = {message.id: message for message in store.transcript(session, conversation.id)}
+    assert by_id[refused.id].delivery_error == long_reason[:MAX_DELIVERY_ERROR_LENGTH]
+    assert by_id[refused.id].refused_at == T0
+    assert by_id[waiting.id].delivery_error == "Telegram ne répond pas."
+    assert by_id[waiting.id].refused_at is None
+    assert by_id[user_message_id].delivery_error is None
+    # Refused for good: skipped by the next deliveries. Failed for now: tried again.
+    pending = [message.id for message in store.undelivered_messages(session, "widget", "sender-1")]
+    assert refused.id not in pending
+    assert waiting.id in pending
+
+
+def test_clear_refusals_when_user_writes(session, make_counsellor):
+    alice = make_counsellor("Alice")
+    conversation = escalate(session)
+    other = escalate(session, "sender-2")
+    store.claim(session, conversation.id, alice)
+    store.claim(session, other.id, alice)
+    refused = store.add_message(session, conversation.id, "counsellor", "Tu es là ?", counsellor_id=alice)
+    elsewhere = store.add_message(session, other.id, "counsellor", "Bonjour", counsellor_id=alice)
+    store.record_delivery_failure(session, [refused.id, elsewhere.id], "Bloqué.", permanent=True)
+    session.commit()
+
+    assert store.clear_refusals(session, "widget", "sender-1") == [refused.id]
+    session.commit()
+    session.expire_all()
+    assert refused.id in [message.id for message in store.undelivered_messages(session, "widget", "sender-1")]
+    assert elsewhere.id not in [message.id for message in store.undelivered_messages(session, "widget", "sender-2")]
+    # Still not delivered: the console keeps showing the reason until it is.
+    assert session.get(Message, refused.id).delivery_error == "Bloqué."
+    assert store.clear_refusals(session, "widget", "sender-1") == []
+
+
+def test_mark_delivered_clears_failure(session, make_counsellor):
+    alice = make_counsellor("Alice")
+    conversation = escalate(session)
+    store.claim(session, conversation.id, alice)
+    answer = store.add_message(session, conversation.id, "counsellor", "Salut", counsellor_id=alice)
+    store.record_delivery_failure(session, [answer.id], "Messenger ne répond pas.", permanent=False)
+    session.commit()
+    assert store.mark_delivered(session, [answer.id]) == [answer.id]
+    session.commit()
+    session.expire_all()
+    delivered = session.get(Message, answer.id)
+    assert delivered.delivered_at is not None
+    assert delivered.delivery_error is None
+    assert delivered.refused_at is None
+    # A delivered message is not marked as failed afterwards.
+    assert store.record_delivery_failure(session, [answer.id], "Bloqué.", permanent=True) == []
 
 
 def test_undelivered_after_close_window(session, make_counsellor):

@@ -569,6 +569,11 @@
     if (message.author === "counsellor" || message.author === "system") {
       const status = el("p", "delivery", message.delivered ? TEXT.delivered : TEXT.sent);
       status.dataset.state = message.delivered ? "delivered" : "sent";
+      if (!message.delivered && message.delivery_error) {
+        // Recorded by the server, so it shows again after a reload.
+        status.textContent = TEXT.notDelivered + String(message.delivery_error);
+        status.dataset.state = "failed";
+      }
       item.appendChild(status);
     }
     return item;
@@ -828,7 +833,8 @@
       addMessage(result.data.message);
       if (!result.data.sent) {
         const status = transcript.querySelector('li[data-message-id="' + result.data.message.id + '"] .delivery');
-        if (status && status.dataset.state !== "delivered") {
+        // A delivery_failed event that arrived before this response keeps its reason.
+        if (status && status.dataset.state === "sent") {
           status.textContent = TEXT.pendingDelivery;
         }
       }

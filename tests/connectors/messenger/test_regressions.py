@@ -344,6 +344,52 @@ async def test_pending_counsellor_message_sent_when_user_writes(handoff_webhook,
     assert any(request.text.endswith("Je t'ai trouvé une adresse.") for request in delivered if request.text)
 
 
+async def test_refusal_survives_restart_until_user_writes(console, pages, graph_client, graph_api, window,
+                                                          sqlite_url, redis_client, redis_url, key_prefix, sender_id,
+                                                          make_counsellor, monkeypatch):
+    # The user blocked the page. After a restart of the handoff service, the
+    # counsellor must still read « non remis » with the reason, and the
+    # refused message must not be tried again. Once the user writes, it goes out.
+    service, _ = console
+    counsellor_id = make_counsellor("Camille")
+    conversation_id = await claimed_conversation(sqlite_url, redis_client, key_prefix, sender_id, counsellor_id)
+    await window.record_user_message(sender_id)
+    await deliver_claim_notice(service, conversation_id)
+    graph_api.fail_next(400, 551, message="This person isn't available right now.")
+    refused, sent = await service.send_text(conversation_id, counsellor_id, "message B")
+    assert not sent
+
+    # The restart: a new sender and a new service, with only the database and Redis kept.
+    monkeypatch.setattr(senders, "_senders", {"messenger": MessengerSender(pages, graph_client, window)})
+    session_factory = get_sessionmaker(sqlite_url)
+    hub = HubRecorder()
+    restarted = ConsoleService(
+        HandoffSettings(database_url=sqlite_url, redis_url=redis_url),
+        session_factory,
+        redis_client,
+        Router(redis_client, session_factory, key_prefix=key_prefix),
+        None,
+        f"{key_prefix}events",
+        hub,
+    )
+    later, sent = await restarted.send_text(conversation_id, counsellor_id, "message C")
+    assert sent
+    tried = [request.text for request in graph_api.recorded() if request.text]
+    assert [text for text in tried if text.endswith("message B")] == ["👤 Camille : message B"]
+    assert hub.ids_of("delivered") == [later["id"]]
+    shown = {message["id"]: message for message in (await restarted.conversation(conversation_id))["messages"]}
+    assert shown[refused["id"]]["delivered"] is False
+    assert shown[refused["id"]]["delivery_error"] == messages.DELIVERY_BLOCKED
+
+    await window.record_user_message(sender_id)
+    await restarted.redeliver(conversation_id)
+    assert refused["id"] in hub.ids_of("delivered")
+    assert any(request.text.endswith("message B") for request in graph_api.sent_messages() if request.text)
+    shown = {message["id"]: message for message in (await restarted.conversation(conversation_id))["messages"]}
+    assert shown[refused["id"]]["delivered"] is True
+    assert shown[refused["id"]]["delivery_error"] is None
+
+
 async def test_window_reason_matches_elapsed_time(sender, window, graph_api, sender_id):
     # 30 hours after the user's last message, Meta rejects the tagged reply
     # (for example because the app lacks the Human Agent permission).

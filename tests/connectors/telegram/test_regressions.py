@@ -23,7 +23,7 @@ from connectors.handoff_bridge import HandoffBridge
 from connectors.telegram import messages
 from connectors.telegram.channel import SECRET_HEADER, TelegramInput
 from connectors.telegram.client import TelegramClient
-from connectors.telegram.sender import TelegramSender
+from connectors.telegram.sender import REASON_BLOCKED, TelegramSender
 from handoff import store
 from handoff.config import HandoffSettings
 from handoff.db import get_sessionmaker
@@ -306,3 +306,52 @@ async def test_partial_delivery_not_sent_twice(console, fake_api, sqlite_url, ch
     headers = [text for text in api.texts_to(chat_id) if text.endswith(messages.COUNSELLOR_CARDS_INTRO)]
     # Only card messages fail here, so every header call reached the user.
     assert len(headers) == 1, api.texts_to(chat_id)
+
+
+async def test_refusal_survives_restart_until_user_writes(console, fake_api, sqlite_url, redis_client, redis_url,
+                                                          key_prefix, chat_id, make_counsellor, monkeypatch):
+    # The user blocked the bot. After a restart of the handoff service, the
+    # counsellor must still read « non remis » with the reason, and the
+    # refused message must not be tried again. Once the user writes, it goes out.
+    service, _ = console
+    counsellor_id = make_counsellor("Camille")
+    conversation_id = claimed_conversation(sqlite_url, chat_id, counsellor_id)
+    await service.send_text(conversation_id, counsellor_id, "Bonjour")
+    fake_api.fail_chat(chat_id)
+    refused, sent = await service.send_text(conversation_id, counsellor_id, "Tu es là ?")
+    assert sent is False
+
+    # The restart: a new sender and a new service, with only the database and Redis kept.
+    sender = TelegramSender(TelegramClient(bot_settings(fake_api.url, redis_url), FAST_RETRY))
+    monkeypatch.setattr(senders, "_senders", {"telegram": sender})
+    session_factory = get_sessionmaker(sqlite_url)
+    hub = HubRecorder()
+    restarted = ConsoleService(
+        HandoffSettings(database_url=sqlite_url, redis_url=redis_url),
+        session_factory,
+        redis_client,
+        Router(redis_client, session_factory, key_prefix=key_prefix),
+        None,
+        f"{key_prefix}events",
+        hub,
+    )
+    try:
+        fake_api.clear_calls()
+        later, sent = await restarted.send_text(conversation_id, counsellor_id, "Je reste disponible.")
+        assert sent is False
+        assert fake_api.texts_to(chat_id) == ["👤 Camille : Je reste disponible."]
+        assert hub.failed_ids() == [later["id"]]
+        shown = {message["id"]: message for message in (await restarted.conversation(conversation_id))["messages"]}
+        assert shown[refused["id"]]["delivered"] is False
+        assert shown[refused["id"]]["delivery_error"] == REASON_BLOCKED
+
+        fake_api.clear_failures()
+        fake_api.clear_calls()
+        await restarted.redeliver(conversation_id)
+        assert fake_api.texts_to(chat_id) == ["👤 Camille : Tu es là ?", "👤 Camille : Je reste disponible."]
+        shown = {message["id"]: message for message in (await restarted.conversation(conversation_id))["messages"]}
+        for message_id in (refused["id"], later["id"]):
+            assert shown[message_id]["delivered"] is True
+            assert shown[message_id]["delivery_error"] is None
+    finally:
+        await sender.close()

@@ -347,6 +347,14 @@ class ConsoleData:
             session.commit()
             return message.id
 
+    def refused_message(self, conversation_id: str, login: str, text: str, reason: str) -> int:
+        """Store a counsellor message that the platform refused for good, as the console records it, and return its id."""
+        with self.factory() as session:
+            message = store.add_message(session, conversation_id, "counsellor", text, self.counsellor_id(login))
+            store.record_delivery_failure(session, [message.id], reason, permanent=True)
+            session.commit()
+            return message.id
+
     def conversation(self, conversation_id: str) -> Any:
         with self.factory() as session:
             return store.get_conversation(session, conversation_id)

@@ -18,6 +18,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from connectors.telegram.sender import REASON_BLOCKED
 from handoff import events, store
 from handoff.models import CannedReply, utc_now
 from handoff.store import TranscriptEntry
@@ -209,6 +210,22 @@ def test_reply_enter_and_shift_enter(browser, console, data):
     message_id = int(mine.get_attribute("data-message-id"))
     publish(console, events.delivered(conversation.id, [message_id]))
     expect(mine.locator(".delivery")).to_have_text("reçu")
+    assert errors == []
+    page.context.close()
+
+
+def test_refused_message_marked_after_reload(browser, console, data):
+    login = data.counsellor("Camille")
+    conversation = data.escalate(channel="telegram")
+    data.claim(conversation.id, login)
+    message_id = data.refused_message(conversation.id, login, "Tu es là ?", REASON_BLOCKED)
+    page, errors = open_page(browser, console, login)
+    page.goto(f"{console.url}/conversations/{conversation.id}")
+    status = transcript_item(page, message_id).locator(".delivery")
+    expect(status).to_have_text(f"non remis : {REASON_BLOCKED}")
+    page.reload()
+    expect(status).to_have_text(f"non remis : {REASON_BLOCKED}")
+    expect(status).to_have_attribute("data-state", "failed")
     assert errors == []
     page.context.close()
 

@@ -12,6 +12,7 @@ import socketio
 from redis.asyncio import Redis
 from sanic import Sanic
 
+from connectors.telegram.sender import REASON_BLOCKED
 from connectors.widget.channel import WidgetInput
 from handoff import events, store
 from handoff.config import HandoffSettings
@@ -123,6 +124,28 @@ async def test_conversation_api_after_id(console, data):
         second_id = everything["messages"][1]["id"]
         rest = await (await client.get(f"/api/conversations/{conversation.id}?after={second_id}")).json()
     assert [m["id"] for m in rest["messages"]] == [m["id"] for m in everything["messages"][2:]]
+
+
+async def test_conversation_api_shows_delivery_failure(console, data):
+    # Recorded by the store, so a reload of the page shows « non remis » and the reason again.
+    login = data.counsellor("Alice")
+    conversation = data.escalate(channel="telegram")
+    data.claim(conversation.id, login)
+    refused_id = data.refused_message(conversation.id, login, "Tu es là ?", REASON_BLOCKED)
+    retried_id = data.refused_message(conversation.id, login, "Je reste disponible.", REASON_BLOCKED)
+    with data.factory() as session:
+        store.clear_refusals(session, "telegram", conversation.sender_id)
+        store.mark_delivered(session, [retried_id])
+        session.commit()
+    async with ConsoleClient(console) as client:
+        await client.login(login)
+        body = await (await client.get(f"/api/conversations/{conversation.id}")).json()
+    by_id = {message["id"]: message for message in body["messages"]}
+    assert by_id[refused_id]["delivered"] is False
+    assert by_id[refused_id]["delivery_error"] == REASON_BLOCKED
+    assert by_id[retried_id]["delivered"] is True
+    assert by_id[retried_id]["delivery_error"] is None
+    assert all(message["delivery_error"] is None for message in body["messages"][:-2])
 
 
 async def test_message_stored_and_sent_to_widget(console, data, widget):
