@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any, Optional
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Optional
 
 import pytest
 import socketio
 from redis.asyncio import Redis
-from sanic import Sanic
 
 from connectors.telegram.sender import REASON_BLOCKED
 from connectors.widget.channel import WidgetInput
 from handoff import events, store
 from handoff.config import HandoffSettings
-from tests.integration.stack import free_port
+from tests.connectors.widget.socket_client import serve_widget
 
 from .conftest import RASA_TOKEN, ConsoleClient, next_ws_message
 
@@ -48,36 +48,22 @@ class SocketUser:
                 return data
 
 
-async def start_widget(redis_url: str, bridge: Any = None):
-    """Start the real widget channel on a free port; return its URL and a stop coroutine."""
+@asynccontextmanager
+async def widget_channel(redis_url: str, bridge: Any = None) -> AsyncIterator[str]:
+    """Serve the real widget channel on a free port and yield its URL."""
 
     async def rasa(message) -> None:
         await message.output_channel.send_text_message(message.sender_id, "réponse de l'assistant")
 
     channel = WidgetInput(redis_url=redis_url, cors_allowed_origins="*", handoff_bridge=bridge)
-    Sanic.test_mode = True
-    app = Sanic(f"widget_console_test_{uuid.uuid4().hex[:8]}")
-    app.blueprint(channel.blueprint(rasa), url_prefix="/webhooks/widget")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    task = asyncio.ensure_future(server.serve_forever())
-    # Let the socket.io Redis manager subscribe before the first emit.
-    await asyncio.sleep(0.3)
-
-    async def stop() -> None:
-        task.cancel()
-        server.close()
-        await server.wait_closed()
-
-    return f"http://127.0.0.1:{port}", stop
+    async with serve_widget(channel, rasa) as url:
+        yield url
 
 
 @pytest.fixture
 async def widget(redis_url):
-    url, stop = await start_widget(redis_url)
-    yield url
-    await stop()
+    async with widget_channel(redis_url) as url:
+        yield url
 
 
 def counsellor_text(text: str):
@@ -304,26 +290,25 @@ async def test_widget_round_trip_through_bridge(console, data, redis_url):
         key_prefix=console.key_prefix,
         events_channel=console.events_channel,
     )
-    url, stop = await start_widget(redis_url, bridge)
     try:
-        async with ConsoleClient(console) as client:
-            await client.login(login)
-            ws = await client.websocket(conversation.id)
-            await next_ws_message(ws, "queue")
-            user = await SocketUser().connect(url, sender_id)
+        async with widget_channel(redis_url, bridge) as url:
+            async with ConsoleClient(console) as client:
+                await client.login(login)
+                ws = await client.websocket(conversation.id)
+                await next_ws_message(ws, "queue")
+                user = await SocketUser().connect(url, sender_id)
 
-            await user.client.emit("user_uttered", {"message": "<b>coucou</b>", "session_id": sender_id})
-            pushed = await next_ws_message(ws, "message")
+                await user.client.emit("user_uttered", {"message": "<b>coucou</b>", "session_id": sender_id})
+                pushed = await next_ws_message(ws, "message")
 
-            sent = await (await client.post_json(
-                f"/conversations/{conversation.id}/messages", {"text": "Salut !"})).json()
-            await user.next_event("bot_uttered", predicate=counsellor_text("Salut !"))
-            await user.client.emit("message_ack", {"session_id": sender_id, "message_ids": [sent["message"]["id"]]})
-            delivered = await next_ws_message(ws, "delivered")
-            await user.client.disconnect()
-            await ws.close()
+                sent = await (await client.post_json(
+                    f"/conversations/{conversation.id}/messages", {"text": "Salut !"})).json()
+                await user.next_event("bot_uttered", predicate=counsellor_text("Salut !"))
+                await user.client.emit("message_ack", {"session_id": sender_id, "message_ids": [sent["message"]["id"]]})
+                delivered = await next_ws_message(ws, "delivered")
+                await user.client.disconnect()
+                await ws.close()
     finally:
-        await stop()
         await bridge.close()
     assert pushed["message"]["text"] == "<b>coucou</b>"
     assert pushed["message"]["author"] == "user"
