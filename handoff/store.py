@@ -949,6 +949,15 @@ def undelivered_messages(
     return list(session.execute(statement).scalars())
 
 
+def _undelivered_ids_among(ids: list[int]) -> Any:
+    """SELECT of the ids, among these, of counsellor and system messages not delivered yet."""
+    return select(Message.id).where(
+        Message.id.in_(ids),
+        Message.delivered_at.is_(None),
+        Message.author.in_(("counsellor", "system")),
+    )
+
+
 def record_delivery_failure(
     session: Session,
     message_ids: Iterable[int],
@@ -977,11 +986,7 @@ def record_delivery_failure(
     ids = sorted({int(message_id) for message_id in message_ids})
     if not ids:
         return []
-    statement = select(Message.id).where(
-        Message.id.in_(ids),
-        Message.delivered_at.is_(None),
-        Message.author.in_(("counsellor", "system")),
-    )
+    statement = _undelivered_ids_among(ids)
     recorded = sorted(session.execute(statement).scalars())
     if recorded:
         values: dict[str, Any] = {"delivery_error": (reason or "")[:MAX_DELIVERY_ERROR_LENGTH]}
@@ -1048,11 +1053,7 @@ def mark_delivered(
     ids = sorted({int(message_id) for message_id in message_ids})
     if not ids:
         return []
-    statement = select(Message.id).where(
-        Message.id.in_(ids),
-        Message.delivered_at.is_(None),
-        Message.author.in_(("counsellor", "system")),
-    )
+    statement = _undelivered_ids_among(ids)
     if channel is not None or sender_id is not None:
         statement = statement.join(Conversation, Message.conversation_id == Conversation.id).where(
             Conversation.channel == channel, Conversation.sender_id == sender_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable, Iterator
 
@@ -45,22 +46,29 @@ def sqlite_url(tmp_path) -> Iterator[str]:
     dispose_engine(url)
 
 
-@pytest.fixture(scope="session")
-def postgres_database_url() -> Iterator[str]:
-    """URL of a PostgreSQL database created and migrated for this test session, then dropped."""
-    name = f"seconde_chance_test_handoff_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database named `prefix` plus a random suffix, yield its URL, then drop it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade_database(url)
         yield url
     finally:
         dispose_engine(url)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """URL of a PostgreSQL database created and migrated for this test session, then dropped."""
+    with new_postgres_database("seconde_chance_test_handoff") as url:
+        upgrade_database(url)
+        yield url
 
 
 @pytest.fixture

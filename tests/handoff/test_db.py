@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Iterator
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, inspect, select, text
 
 from handoff.db import (
     VERSION_TABLE,
@@ -25,7 +23,7 @@ from handoff.db import (
     upgrade_database,
 )
 from handoff.models import Base, Counsellor
-from tests.handoff.conftest import POSTGRES_ADMIN_URL
+from tests.handoff.conftest import new_postgres_database
 
 TABLES = {
     "counsellors",
@@ -75,18 +73,8 @@ def scratch_database_url(request, tmp_path) -> Iterator[str]:
         yield url
         dispose_engine(url)
         return
-    name = f"seconde_chance_test_migration_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with new_postgres_database("seconde_chance_test_migration") as url:
         yield url
-    finally:
-        dispose_engine(url)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def migrate(url: str, direction: str, revision: str) -> None:

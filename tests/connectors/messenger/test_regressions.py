@@ -35,10 +35,10 @@ from connectors.messenger.signature import SIGNATURE_HEADER
 from connectors.messenger.window import MessagingWindow
 from connectors.senders import DeliveryError
 from handoff import store
-from handoff.config import HandoffSettings
 from handoff.db import get_sessionmaker
 from handoff.routing import Router
 from handoff.web.service import ConsoleService
+from tests.connectors.console_service import HubRecorder, new_console_service
 from tests.bot.conftest import make_tracker
 from tests.connectors.messenger.conftest import make_channel
 from tests.connectors.messenger.helpers import (
@@ -89,43 +89,12 @@ def sender(pages, graph_client, window) -> MessengerSender:
     return MessengerSender(pages, graph_client, window)
 
 
-class HubRecorder:
-    """Stands in for the console's WebSocket hub: records what the console would push to its pages."""
-
-    def __init__(self) -> None:
-        self.pushed: List[Tuple[str, Dict[str, Any]]] = []
-
-    async def push_to_watchers(self, conversation_id: str, data: Dict[str, Any]) -> None:
-        self.pushed.append((conversation_id, data))
-
-    async def push_to_counsellor(self, counsellor_id: int, data: Dict[str, Any]) -> None:
-        self.pushed.append((str(counsellor_id), data))
-
-    def ids_of(self, kind: str) -> List[int]:
-        """Return the message ids of every event of one type ("delivered" or "delivery_failed"), in order."""
-        return [message_id for _, data in self.pushed if data.get("type") == kind
-                for message_id in data.get("message_ids", [])]
-
-    def failures(self) -> List[Dict[str, Any]]:
-        return [data for _, data in self.pushed if data.get("type") == "delivery_failed"]
-
-
 @pytest.fixture
 async def console(sender, sqlite_url, redis_client, redis_url, key_prefix,
                   monkeypatch) -> AsyncIterator[Tuple[ConsoleService, HubRecorder]]:
     """The console's service on SQLite and Redis, delivering to the fake Graph API with short retries."""
     monkeypatch.setattr(senders, "_senders", {"messenger": sender})
-    session_factory = get_sessionmaker(sqlite_url)
-    hub = HubRecorder()
-    service = ConsoleService(
-        HandoffSettings(database_url=sqlite_url, redis_url=redis_url),
-        session_factory,
-        redis_client,
-        Router(redis_client, session_factory, key_prefix=key_prefix),
-        None,
-        f"{key_prefix}events",
-        hub,
-    )
+    service, hub = new_console_service(sqlite_url, redis_url, redis_client, key_prefix)
     yield service, hub
 
 
@@ -361,17 +330,7 @@ async def test_refusal_survives_restart_until_user_writes(console, pages, graph_
 
     # The restart: a new sender and a new service, with only the database and Redis kept.
     monkeypatch.setattr(senders, "_senders", {"messenger": MessengerSender(pages, graph_client, window)})
-    session_factory = get_sessionmaker(sqlite_url)
-    hub = HubRecorder()
-    restarted = ConsoleService(
-        HandoffSettings(database_url=sqlite_url, redis_url=redis_url),
-        session_factory,
-        redis_client,
-        Router(redis_client, session_factory, key_prefix=key_prefix),
-        None,
-        f"{key_prefix}events",
-        hub,
-    )
+    restarted, hub = new_console_service(sqlite_url, redis_url, redis_client, key_prefix)
     later, sent = await restarted.send_text(conversation_id, counsellor_id, "message C")
     assert sent
     tried = [request.text for request in graph_api.recorded() if request.text]

@@ -28,8 +28,8 @@ from handoff import store
 from handoff.config import HandoffSettings
 from handoff.db import get_sessionmaker
 from handoff.models import Message
-from handoff.routing import Router
 from handoff.web.service import ConsoleService
+from tests.connectors.console_service import HubRecorder, new_console_service
 from tests.connectors.telegram.conftest import FAST_RETRY
 from tests.connectors.telegram.fake_bot_api import FakeBotApi, Failure
 from tests.connectors.telegram.server import (
@@ -100,45 +100,12 @@ async def wait_for_user_messages(database_url: str, conversation_id: str, count:
         await asyncio.sleep(0.05)
 
 
-class HubRecorder:
-    """Stands in for the console's WebSocket hub: records what the console would push to its pages."""
-
-    def __init__(self) -> None:
-        self.pushed: List[Tuple[str, Dict[str, Any]]] = []
-
-    async def push_to_watchers(self, conversation_id: str, data: Dict[str, Any]) -> None:
-        self.pushed.append((conversation_id, data))
-
-    async def push_to_counsellor(self, counsellor_id: int, data: Dict[str, Any]) -> None:
-        self.pushed.append((str(counsellor_id), data))
-
-    def failed_ids(self) -> List[int]:
-        """Return the message ids of every delivery_failed event, in order."""
-        return [
-            message_id
-            for _, data in self.pushed
-            if data.get("type") == "delivery_failed"
-            for message_id in data.get("message_ids", [])
-        ]
-
-
 @pytest.fixture
 async def console(fake_api, sqlite_url, redis_client, redis_url, key_prefix, monkeypatch) -> AsyncIterator[Tuple[ConsoleService, HubRecorder]]:
     """The console's service on SQLite and Redis, delivering to the fake Bot API with short retries."""
     sender = TelegramSender(TelegramClient(bot_settings(fake_api.url, redis_url), FAST_RETRY))
     monkeypatch.setattr(senders, "_senders", {"telegram": sender})
-    settings = HandoffSettings(database_url=sqlite_url, redis_url=redis_url)
-    session_factory = get_sessionmaker(sqlite_url)
-    hub = HubRecorder()
-    service = ConsoleService(
-        settings,
-        session_factory,
-        redis_client,
-        Router(redis_client, session_factory, key_prefix=key_prefix),
-        None,
-        f"{key_prefix}events",
-        hub,
-    )
+    service, hub = new_console_service(sqlite_url, redis_url, redis_client, key_prefix)
     yield service, hub
     await sender.close()
 
@@ -275,8 +242,8 @@ async def test_blocked_user_every_message_marked(console, fake_api, sqlite_url, 
     second, second_sent = await service.send_text(conversation_id, counsellor_id, "Je reste disponible.")
     assert first_sent is False
     assert second_sent is False
-    assert first["id"] in hub.failed_ids()
-    assert second["id"] in hub.failed_ids(), hub.pushed
+    assert first["id"] in hub.ids_of("delivery_failed")
+    assert second["id"] in hub.ids_of("delivery_failed"), hub.pushed
 
 
 async def test_partial_delivery_not_sent_twice(console, fake_api, sqlite_url, chat_id, make_counsellor):
@@ -324,23 +291,13 @@ async def test_refusal_survives_restart_until_user_writes(console, fake_api, sql
     # The restart: a new sender and a new service, with only the database and Redis kept.
     sender = TelegramSender(TelegramClient(bot_settings(fake_api.url, redis_url), FAST_RETRY))
     monkeypatch.setattr(senders, "_senders", {"telegram": sender})
-    session_factory = get_sessionmaker(sqlite_url)
-    hub = HubRecorder()
-    restarted = ConsoleService(
-        HandoffSettings(database_url=sqlite_url, redis_url=redis_url),
-        session_factory,
-        redis_client,
-        Router(redis_client, session_factory, key_prefix=key_prefix),
-        None,
-        f"{key_prefix}events",
-        hub,
-    )
+    restarted, hub = new_console_service(sqlite_url, redis_url, redis_client, key_prefix)
     try:
         fake_api.clear_calls()
         later, sent = await restarted.send_text(conversation_id, counsellor_id, "Je reste disponible.")
         assert sent is False
         assert fake_api.texts_to(chat_id) == ["👤 Camille : Je reste disponible."]
-        assert hub.failed_ids() == [later["id"]]
+        assert hub.ids_of("delivery_failed") == [later["id"]]
         shown = {message["id"]: message for message in (await restarted.conversation(conversation_id))["messages"]}
         assert shown[refused["id"]]["delivered"] is False
         assert shown[refused["id"]]["delivery_error"] == REASON_BLOCKED
