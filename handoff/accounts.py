@@ -135,7 +135,6 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Verified for unknown logins so that they cost as much time as known ones:
     # one verification with the same parameters. It is made once, because

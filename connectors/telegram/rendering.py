@@ -24,8 +24,6 @@ logger = logging.getLogger(__name__)
 # Telegram counts (Bot API, sendMessage: "1-4096 characters after entities parsing").
 MAX_MESSAGE_CHARS = 4096
 
-# Longest URL put in a button; longer ones are left in the card's text only.
-
 
 @dataclass(frozen=True)
 class OutgoingMessage:
