@@ -20,7 +20,11 @@ MAX_BUTTON_URL_CHARS = 2000
 
 # A bare domain with an optional path, as the open data often gives web sites
 # ("www.mission-locale.fr/contact").
-_BARE_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/\S*)?$")
+_BARE_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}([/?#]\S*)?$")
+
+# A host name: labels of letters, digits and inner hyphens, ending with a
+# letter TLD. IP addresses are refused, as the open data never gives one.
+_HOST = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$")
 
 
 def button_url(value: Any) -> Optional[Text]:
@@ -34,15 +38,16 @@ def button_url(value: Any) -> Optional[Text]:
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or len(url) > MAX_BUTTON_URL_CHARS or any(character.isspace() for character in url):
-        return None
     if "://" not in url and _BARE_DOMAIN.match(url):
         url = "https://" + url
+    if not url or len(url) > MAX_BUTTON_URL_CHARS or not url.isprintable() or " " in url:
+        return None
     try:
         parts = urlsplit(url)
+        parts.port  # Raises ValueError on a port out of range.
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not _HOST.match(parts.hostname or ""):
         return None
     return url
 

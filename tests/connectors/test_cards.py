@@ -103,6 +103,15 @@ def test_handoff_text_of_a_notice_and_of_cards():
     (None, None),
     (42, None),
     ("https://exemple.fr/" + "a" * 3000, None),
+    ("exemple.fr/" + "a" * 1985, None),
+    ("exemple.fr?a=1", "https://exemple.fr?a=1"),
+    ("https://exemple.fr:8080/", "https://exemple.fr:8080/"),
+    ("https://exemple.fr:99999/", None),
+    ("https://-", None),
+    ("https://.", None),
+    ("https://exemple.fr/\x00", None),
+    ("01.23.45.67.89", None),
+    ("0.5", None),
 ])
 def test_button_url(url, expected):
     assert cards.button_url(url) == expected
