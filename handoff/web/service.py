@@ -78,9 +78,11 @@ class ConsoleService:
         self.rasa = rasa
         self.events_channel = events_channel
         self.hub = hub
-        # One delivery at a time per conversation, so that a retry and a new
-        # send never give the user the same message twice.
-        self._delivery_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One delivery at a time per user (channel and sender id), so that a
+        # retry and a new send never give the user the same message twice:
+        # the pending messages are read per user, and may belong to an open
+        # conversation and to one closed a moment ago.
+        self._delivery_locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def run(self, function: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T:
         """Call `function(session, *args, **kwargs)` in a thread with a new session, committing when asked."""
@@ -333,7 +335,7 @@ class ConsoleService:
         Returns:
             Whether every message was handed to the channel's sender.
         """
-        async with self._delivery_locks[conversation.id]:
+        async with self._delivery_locks[(conversation.channel, conversation.sender_id)]:
             return await self._deliver(conversation)
 
     async def _deliver(self, conversation: Conversation) -> bool:
@@ -437,7 +439,7 @@ class ConsoleService:
         sender = get_sender(conversation.channel, self.settings.redis_url)
         if sender is None or not sender.confirms_delivery:
             return
-        async with self._delivery_locks[conversation.id]:
+        async with self._delivery_locks[(conversation.channel, conversation.sender_id)]:
             # The user writes again: a bot they had blocked is unblocked.
             await self.run(store.clear_refusals, conversation.channel, conversation.sender_id, commit=True)
             await self._deliver(conversation)
