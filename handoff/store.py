@@ -971,7 +971,7 @@ def record_delivery_failure(
     Args:
         session: database session; the caller commits.
         message_ids: the messages concerned.
-        reason: the French reason shown to counsellors (« non remis : … »),
+        reason: the French reason shown to counsellors (« non remis. … »),
             cut to MAX_DELIVERY_ERROR_LENGTH characters.
         permanent: True when the platform refused them for good. They then
             also get `refused_at`, so `undelivered_messages` leaves them out

@@ -147,7 +147,7 @@ def message_data(message: Message, pseudonym: str) -> dict[str, Any]:
         "card": message_card(message),
         "created_at": _iso(message.created_at),
         "delivered": message.delivered_at is not None,
-        # Why Messenger or Telegram did not take it (« non remis : … »), or None.
+        # Why Messenger or Telegram did not take it (« non remis. … »), or None.
         "delivery_error": message.delivery_error if message.delivered_at is None else None,
     }
 

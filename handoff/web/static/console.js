@@ -43,7 +43,7 @@
     sent: "envoyé",
     pendingDelivery: "en attente d'envoi",
     delivered: "reçu",
-    notDelivered: "non remis : ",
+    notDelivered: "non remis. ",
     showAll: "Afficher tout",
     showLess: "Réduire",
     characters: " caractères",

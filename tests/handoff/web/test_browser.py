@@ -222,9 +222,9 @@ def test_refused_message_marked_after_reload(browser, console, data):
     page, errors = open_page(browser, console, login)
     page.goto(f"{console.url}/conversations/{conversation.id}")
     status = transcript_item(page, message_id).locator(".delivery")
-    expect(status).to_have_text(f"non remis : {REASON_BLOCKED}")
+    expect(status).to_have_text(f"non remis. {REASON_BLOCKED}")
     page.reload()
-    expect(status).to_have_text(f"non remis : {REASON_BLOCKED}")
+    expect(status).to_have_text(f"non remis. {REASON_BLOCKED}")
     expect(status).to_have_attribute("data-state", "failed")
     assert errors == []
     page.context.close()
