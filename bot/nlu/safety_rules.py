@@ -16,12 +16,14 @@ It runs after the model's intent classifier and the FallbackClassifier:
 NOTE: "unknown to the language model" means no spaCy word vector; SMS
 spellings often have none, so the check applies only to messages of two or
 more words, none with a vector, and no extracted entity other than a
-`location` that names no commune. Commune names often have no vector
+`location` that names no commune or a `place_type` that is no place type of
+`knowledge` ("azertyuiop qsdfghjk" tagged as two place types). Commune names often have no vector
 ("Plouzévédé Kerlouan"), so a location entity is looked up, by its
 normalised name, in the commune names of `knowledge`; keyboard mashing
 ("wxcvbn poiuyt") that the model took for a place is not found there.
 """
 
+import functools
 import logging
 import re
 from typing import Any, Dict, List, Text
@@ -47,6 +49,7 @@ import knowledge
 from bot.actions.distress import assess
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
+from knowledge.place_types import load_place_types
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,17 @@ SPACY_DOC_KEY = "text_spacy_doc"
 _HAS_WORD_CHARACTER = re.compile(r"[^\W_]")
 
 LOCATION_ENTITY = "location"
+PLACE_TYPE_ENTITY = "place_type"
+
+
+@functools.lru_cache(maxsize=1)
+def _place_type_codes() -> frozenset:
+    return frozenset(load_place_types())
+
+
+def names_a_place_type(value: Any) -> bool:
+    """Return whether a place_type entity value is a place type of `knowledge` (after synonym mapping)."""
+    return str(value or "") in _place_type_codes()
 
 
 def names_a_commune(value: Any) -> bool:
@@ -159,7 +173,7 @@ class SafetyRulesClassifier(GraphComponent):
         if not _HAS_WORD_CHARACTER.search(text):
             return True
         entities = message.get(ENTITIES) or []
-        if any(entity.get("entity") != LOCATION_ENTITY for entity in entities):
+        if any(entity.get("entity") not in (LOCATION_ENTITY, PLACE_TYPE_ENTITY) for entity in entities):
             return False
         doc = message.get(SPACY_DOC_KEY)
         if doc is None:
@@ -167,8 +181,13 @@ class SafetyRulesClassifier(GraphComponent):
         words = [token for token in doc if token.is_alpha]
         if len(words) < 2 or any(token.has_vector for token in words):
             return False
-        # Only now, as it costs a query: a place the model found must be real.
-        return not any(names_a_commune(entity.get("value")) for entity in entities)
+        # Only now, as it costs a query: a place or place type the model found must be real.
+        return not any(
+            names_a_commune(entity.get("value"))
+            if entity.get("entity") == LOCATION_ENTITY
+            else names_a_place_type(entity.get("value"))
+            for entity in entities
+        )
 
     @staticmethod
     def _set_intent(message: Message, intent_name: Text) -> None:

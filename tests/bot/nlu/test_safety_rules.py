@@ -119,6 +119,24 @@ def test_location_entity_that_names_no_commune_is_noise(nlp, component):
     assert message.get("entities") == []
 
 
+def test_unknown_place_type_is_noise(nlp, component):
+    entities = [
+        {"entity": "place_type", "value": "azertyuiop", "start": 0, "end": 10},
+        {"entity": "place_type", "value": "qsdfghjk", "start": 11, "end": 19},
+    ]
+    message = _message(nlp, "azertyuiop qsdfghjk", "find_training", entities)
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("entities") == []
+
+
+def test_known_place_type_keeps_unknown_words(nlp, component):
+    entities = [{"entity": "place_type", "value": "epide", "start": 5, "end": 10}]
+    message = _message(nlp, "kwa epide", "find_place", entities)
+    component.process([message])
+    assert message.get("intent")["name"] == "find_place"
+
+
 def test_other_entity_keeps_unknown_words(nlp, component):
     entities = [{"entity": "scheme", "value": "epide", "start": 5, "end": 10}]
     message = _message(nlp, "kwa epide", "ask_scheme", entities)
