@@ -92,6 +92,9 @@ class _Token:
     capitalized: bool
 
 
+_ADDRESS_OR_LINK = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Match:
     start_token: int
@@ -104,7 +107,9 @@ def locate_in_text(index: LocationIndex, text: str) -> Optional[Resolution]:
     """Return the location named in `text`, or None (see `find_location_in_text`)."""
     if not text or not text.strip():
         return None
-    text = text[:MAX_TEXT_CHARS]
+    # The domain of an e-mail address or a link is no place: « jean@orange.fr »
+    # names no Orange, « www.free.fr » no Free.
+    text = _ADDRESS_OR_LINK.sub(" ", text[:MAX_TEXT_CHARS])
 
     coordinates = _COORDINATES_IN_TEXT.search(text)
     if coordinates is not None:

@@ -296,6 +296,8 @@ def test_find_in_text_ambiguous_name(index):
         pytest.param("je cherche une formation en cuisine", id="training-request"),
         pytest.param("bonjour", id="greeting"),
         pytest.param("", id="empty"),
+        pytest.param("mon mail c'est jean.dupont@orange.fr", id="e-mail-domain"),
+        pytest.param("regarde sur www.free.fr/aide", id="link-domain"),
     ],
 )
 def test_find_in_text_no_match(index, text):
