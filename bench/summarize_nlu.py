@@ -404,8 +404,8 @@ def test_set_section(args: argparse.Namespace, predictions: List[Prediction], en
         f"{len(predictions)} messages of `{args.test_set}` (`rasa test nlu --successes`), on {_cpu()}.",
         "The test set is never used for training (`tests/nlu/test_datasets.py` checks it). "
         f"Wall time {args.seconds // 60} min {args.seconds % 60} s; peak resident memory "
-        f"{args.peak_kb / 1024:.0f} MiB. Training the model (`scripts/setup.sh`) takes about 8 to 9 minutes "
-        "on this machine.",
+        f"{args.peak_kb / 1024:.0f} MiB. Training the model (`scripts/setup.sh`) took 9 minutes for 1,563 "
+        "examples on an idle machine and 25 minutes for 2,177 beside a cross-validation.",
         "",
         *summary_rows(predictions, entities),
         *location_rows(bot_location_figures(args.report_dir, Path(args.test_set))),
