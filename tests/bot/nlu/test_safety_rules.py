@@ -111,37 +111,39 @@ def test_email_rule_keeps_other_intents(nlp, component, text, predicted):
     assert message.get("intent")["name"] == predicted
 
 
-def test_location_entity_that_names_no_commune_is_noise(nlp, component):
-    entities = [{"entity": "location", "value": "poiuyt", "start": 7, "end": 13}]
-    message = _message(nlp, "wxcvbn poiuyt", "inform_location", entities)
+@pytest.mark.parametrize(
+    "text, predicted, entities",
+    [
+        ("wxcvbn poiuyt", "inform_location", [{"entity": "location", "value": "poiuyt", "start": 7, "end": 13}]),
+        (
+            "azertyuiop qsdfghjk",
+            "find_training",
+            [
+                {"entity": "place_type", "value": "azertyuiop", "start": 0, "end": 10},
+                {"entity": "place_type", "value": "qsdfghjk", "start": 11, "end": 19},
+            ],
+        ),
+    ],
+)
+def test_made_up_entity_is_noise(nlp, component, text, predicted, entities):
+    message = _message(nlp, text, predicted, entities)
     component.process([message])
     assert message.get("intent")["name"] == "nlu_fallback"
     assert message.get("entities") == []
 
 
-def test_unknown_place_type_is_noise(nlp, component):
-    entities = [
-        {"entity": "place_type", "value": "azertyuiop", "start": 0, "end": 10},
-        {"entity": "place_type", "value": "qsdfghjk", "start": 11, "end": 19},
-    ]
-    message = _message(nlp, "azertyuiop qsdfghjk", "find_training", entities)
+@pytest.mark.parametrize(
+    "entity, predicted",
+    [
+        ("place_type", "find_place"),
+        ("scheme", "ask_scheme"),
+    ],
+)
+def test_known_entity_keeps_unknown_words(nlp, component, entity, predicted):
+    entities = [{"entity": entity, "value": "epide", "start": 5, "end": 10}]
+    message = _message(nlp, "kwa epide", predicted, entities)
     component.process([message])
-    assert message.get("intent")["name"] == "nlu_fallback"
-    assert message.get("entities") == []
-
-
-def test_known_place_type_keeps_unknown_words(nlp, component):
-    entities = [{"entity": "place_type", "value": "epide", "start": 5, "end": 10}]
-    message = _message(nlp, "kwa epide", "find_place", entities)
-    component.process([message])
-    assert message.get("intent")["name"] == "find_place"
-
-
-def test_other_entity_keeps_unknown_words(nlp, component):
-    entities = [{"entity": "scheme", "value": "epide", "start": 5, "end": 10}]
-    message = _message(nlp, "kwa epide", "ask_scheme", entities)
-    component.process([message])
-    assert message.get("intent")["name"] == "ask_scheme"
+    assert message.get("intent")["name"] == predicted
 
 
 @pytest.mark.parametrize(
