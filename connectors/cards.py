@@ -31,9 +31,9 @@ def button_url(value: Any) -> Optional[Text]:
     """Return an absolute http(s) URL that a platform button accepts, or None.
 
     A bare domain gets ``https://``. Anything else that is not an http or
-    https URL with a host (``javascript:``, ``mailto:``, a relative path, a
-    URL with spaces or too long) gives None, so the card goes without that
-    button rather than being rejected by the platform.
+    https URL with a host gives None: ``javascript:``, ``mailto:``, a
+    relative path, a URL with spaces or over the length limit. The card then
+    goes without that button, because the platform would reject the card.
     """
     if not isinstance(value, str):
         return None

@@ -79,9 +79,9 @@ class ConsoleService:
         self.events_channel = events_channel
         self.hub = hub
         # One delivery at a time per user (channel and sender id), so that a
-        # retry and a new send never give the user the same message twice:
-        # the pending messages are read per user, and may belong to an open
-        # conversation and to one closed a moment ago.
+        # retry and a new send never give the user the same message twice.
+        # A user's pending messages are read together, and they may belong to
+        # an open conversation and to one closed a moment ago.
         self._delivery_locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def run(self, function: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T:

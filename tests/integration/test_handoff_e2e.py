@@ -492,8 +492,8 @@ class TestLiveChat:
             chat_url = f"{stack.handoff_url}/conversations/{conversation.id}"
             pages = [console.page for console in consoles.values()]
             # Playwright updates page.url only while one of its calls runs, hence wait_for_timeout.
-            # 60 s, because the navigation took over 20 s once on a 2-core machine running a Rasa
-            # evaluation beside the test; the loop ends as soon as one page navigates.
+            # The navigation once took over 20 s on a 2-core machine that ran a Rasa evaluation
+            # beside the test. The loop ends as soon as one page navigates.
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not any(page.url == chat_url for page in pages):
                 pages[0].wait_for_timeout(200)
