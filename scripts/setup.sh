@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what the service needs, doing only the steps whose inputs changed:
 # Python venv, widget packages, Redis, data import, model training.
-# Prints the path of the trained model on stdout.
+# Prints the path of the trained model on stdout; with --without-model it
+# stops before the training (scripts/train.sh does that step alone).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/env.sh"
@@ -41,12 +42,7 @@ ensure_redis
 "$VENV/bin/python" -m handoff db upgrade >&2
 
 # 6. The Rasa model, when the training data, domain or pipeline changed.
-fingerprint=$(model_fingerprint)
-model="$ROOT/models/seconde-chance-$fingerprint.tar.gz"
-if [ ! -f "$model" ]; then
-  log "training the model $fingerprint (several minutes)"
-  (cd "$ROOT" && PYTHONPATH="$ROOT" "$VENV/bin/rasa" train \
-      --domain bot/domain --data bot/data --config config.yml \
-      --out models --fixed-model-name "seconde-chance-$fingerprint" >&2)
+if [ "${1:-}" = "--without-model" ]; then
+  exit 0
 fi
-echo "$model"
+exec "$ROOT/scripts/train.sh"

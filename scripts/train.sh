@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Train the Rasa model unless one with the current fingerprint exists, and
+# print its path on stdout. Needs the Python environment of scripts/setup.sh.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+
+[ -x "$VENV/bin/rasa" ] || die "no Python environment in $VENV: run scripts/setup.sh first"
+
+# The fingerprint covers the pipeline, the domain and the training data, so
+# a change of code alone keeps the model.
+fingerprint=$(model_fingerprint)
+model="$ROOT/models/seconde-chance-$fingerprint.tar.gz"
+if [ ! -f "$model" ]; then
+  log "training the model $fingerprint (several minutes)"
+  PYTHONPATH="$ROOT" "$VENV/bin/rasa" train \
+    --domain bot/domain --data bot/data --config config.yml \
+    --out models --fixed-model-name "seconde-chance-$fingerprint" >&2
+fi
+echo "$model"
