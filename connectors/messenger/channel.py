@@ -51,6 +51,7 @@ from connectors.messenger.pages import Page, PagesConfigError, load_pages
 from connectors.messenger.signature import SIGNATURE_HEADER, signature_problem
 from connectors.messenger.window import KEY_PREFIX as WINDOW_KEY_PREFIX
 from connectors.messenger.window import RESPONSE, MessagingWindow
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit
 from connectors.user_input import DEFAULT_MAX_MESSAGE_CHARS, OfferedPayloads
 
 logger = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class MessengerInput(InputChannel):
 
         Keys: ``app_secret``, ``verify_token``, ``pages_file``,
         ``graph_api_url`` (default Meta's), ``redis_url``,
-        ``max_message_chars`` and ``handoff`` (``false`` turns the human
+        ``max_message_chars``, ``max_messages_per_minute`` and ``handoff`` (``false`` turns the human
         handoff off; its settings come from the environment). An empty
         ``app_secret`` or ``pages_file``, or a pages file that cannot be
         used, disables the channel with a warning instead of stopping Rasa.
@@ -253,6 +254,7 @@ class MessengerInput(InputChannel):
             redis_url=setting("redis_url") or "redis://127.0.0.1:6379/0",
             handoff_bridge=bridge,
             max_message_chars=int(setting("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS),
+            max_messages_per_minute=int(setting("max_messages_per_minute") or DEFAULT_MAX_MESSAGES_PER_MINUTE),
             disabled_reason=disabled_reason,
         )
 
@@ -265,6 +267,7 @@ class MessengerInput(InputChannel):
         redis_url: Text = "redis://127.0.0.1:6379/0",
         handoff_bridge: Optional[HandoffBridge] = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE,
         disabled_reason: Optional[Text] = None,
         dedup_key_prefix: Text = DEDUP_KEY_PREFIX,
         window_key_prefix: Text = WINDOW_KEY_PREFIX,
@@ -279,6 +282,8 @@ class MessengerInput(InputChannel):
             redis_url: Redis for de-duplication, offered payloads and the messaging window.
             handoff_bridge: The human handoff; None sends every message to Rasa.
             max_message_chars: Maximum length of a text handed to Rasa.
+            max_messages_per_minute: Messages a user may send in one minute
+                (`connectors.rate_limit`); 0 turns the limit off.
             disabled_reason: Why the channel is disabled, or None.
             dedup_key_prefix: Prefix of the de-duplication keys; tests use their own.
             window_key_prefix: Prefix of the keys of the users' last message times.
@@ -290,6 +295,7 @@ class MessengerInput(InputChannel):
         self.redis_url = redis_url
         self.handoff_bridge = handoff_bridge
         self.max_message_chars = max_message_chars
+        self.max_messages_per_minute = max_messages_per_minute
         self.dedup_key_prefix = dedup_key_prefix
         self.window_key_prefix = window_key_prefix
         if disabled_reason is None and (not app_secret or not self.pages or graph_api is None):
@@ -329,6 +335,7 @@ class MessengerInput(InputChannel):
                 offered_payloads=self.offered_payloads,
                 deduplicator=EventDeduplicator(redis_client, key_prefix=self.dedup_key_prefix),
                 window=MessagingWindow(redis_client, key_prefix=self.window_key_prefix),
+                rate_limit=RateLimit(redis_client, CHANNEL_NAME, self.max_messages_per_minute),
                 bridge=self.handoff_bridge,
                 max_message_chars=self.max_message_chars,
             )

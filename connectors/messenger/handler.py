@@ -7,7 +7,10 @@ Meta deliver the event again. For each user message it:
 1. leaves out events of unknown pages, and reactions, read and delivery
    receipts and echoes, without any reply;
 2. drops redeliveries (`connectors.messenger.dedup`);
-3. records the time of the user's message (`connectors.messenger.window`);
+3. records the time of the user's message (`connectors.messenger.window`),
+   and counts it against the per-minute rate limit
+   (`connectors.rate_limit`): over it, the user is told once and the next
+   events of the minute are left out;
 4. reads the message. Typed text goes through `clean_typed_text`, so that
    a typed ``/intent`` is only text. A button payload counts only when it
    was offered to this user or is always allowed. A shared location becomes
@@ -52,6 +55,7 @@ from connectors.messenger.events import (
 from connectors.messenger.ids import make_sender_id, user_ref
 from connectors.messenger.pages import Page
 from connectors.messenger.window import MessagingWindow
+from connectors.rate_limit import RATE_LIMITED_MESSAGE, RateLimit, Verdict
 from connectors.user_input import (
     COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -118,6 +122,7 @@ class EventHandler:
         offered_payloads: The payloads offered to each user.
         deduplicator: Drops redelivered events.
         window: Records when each user wrote.
+        rate_limit: Counts each user's messages per minute; None turns the limit off.
         bridge: The human handoff, or None to send everything to Rasa.
         max_message_chars: Maximum length of a text handed to Rasa.
     """
@@ -131,6 +136,7 @@ class EventHandler:
         offered_payloads: OfferedPayloads,
         deduplicator: EventDeduplicator,
         window: MessagingWindow,
+        rate_limit: Optional[RateLimit] = None,
         bridge: Optional[HandoffBridge] = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     ) -> None:
@@ -140,6 +146,7 @@ class EventHandler:
         self.offered_payloads = offered_payloads
         self.deduplicator = deduplicator
         self.window = window
+        self.rate_limit = rate_limit
         self.bridge = bridge
         self.max_message_chars = max_message_chars
         self._locks: Dict[Text, _SenderLock] = {}
@@ -192,6 +199,8 @@ class EventHandler:
             logger.info("Messenger page %s: dropped a redelivered event of user %s.", page.page_id, user_ref(sender_id))
             return
         await self.window.record_user_message(sender_id, event.timestamp)
+        if not await self._within_rate_limit(page, sender_id):
+            return
 
         incoming = await self._read(sender_id, event)
         if incoming is None:
@@ -209,6 +218,21 @@ class EventHandler:
             await output.send_text_message(sender_id, messages.TRUNCATED_MESSAGE)
         await output.send_typing_on(sender_id)
         await self._ask_rasa(page, sender_id, incoming.rasa_text, getattr(event, "mid", None))
+
+    async def _within_rate_limit(self, page: Page, sender_id: Text) -> bool:
+        """Count the event against the user's rate limit; return False when it must be left out."""
+        if self.rate_limit is None:
+            return True
+        verdict = await self.rate_limit.check(sender_id)
+        if verdict is Verdict.ALLOWED:
+            return True
+
+        if verdict is Verdict.FIRST_OVER_LIMIT:
+            logger.info("Messenger page %s: user %s went over %d messages a minute.", page.page_id, user_ref(sender_id), self.rate_limit.max_per_minute)
+            await self.output_factory().send_text_message(sender_id, RATE_LIMITED_MESSAGE)
+        else:
+            logger.info("Messenger page %s: left out an event of user %s, over the rate limit.", page.page_id, user_ref(sender_id))
+        return False
 
     async def _ask_rasa(self, page: Page, sender_id: Text, text: Text, mid: Optional[Text]) -> None:
         output = self.output_factory()

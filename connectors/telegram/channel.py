@@ -33,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.handoff_bridge import HandoffBridge
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit
 from connectors.telegram.buttons import CallbackButtons
 from connectors.telegram.client import RetryPolicy, TelegramClient
 from connectors.telegram.config import TOKEN_VARIABLE, TelegramSettings
@@ -73,6 +74,8 @@ class TelegramInput(InputChannel):
         handoff_bridge: the human handoff; None turns it off, and every
             message then goes to Rasa.
         max_message_chars: maximum length of a text handed to Rasa.
+        max_messages_per_minute: messages a chat may send in one minute
+            (`connectors.rate_limit`); 0 turns the limit off.
         key_prefix: prefix of the channel's Redis keys (update ids, stored
             button payloads); None names the bot.
         retry: retry policy of the replies.
@@ -112,6 +115,9 @@ class TelegramInput(InputChannel):
             settings,
             handoff_bridge=bridge,
             max_message_chars=int(credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS),
+            max_messages_per_minute=int(
+                credentials.get("max_messages_per_minute", DEFAULT_MAX_MESSAGES_PER_MINUTE)
+            ),
         )
 
     def __init__(
@@ -119,6 +125,7 @@ class TelegramInput(InputChannel):
         settings: TelegramSettings,
         handoff_bridge: Optional[HandoffBridge] = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE,
         key_prefix: Optional[Text] = None,
         retry: RetryPolicy = RetryPolicy(),
         registration_retry: RetryPolicy = REGISTRATION_RETRY,
@@ -127,6 +134,7 @@ class TelegramInput(InputChannel):
         self.settings = settings
         self.handoff_bridge = handoff_bridge
         self.max_message_chars = max_message_chars
+        self.max_messages_per_minute = max_messages_per_minute
         self.key_prefix = key_prefix or f"seconde_chance:telegram:{settings.bot_id}:"
         self.registration_retry = registration_retry
         self.register_at_start = register_at_start
@@ -162,7 +170,8 @@ class TelegramInput(InputChannel):
             buttons = CallbackButtons(redis_client, OfferedPayloads(redis_client, CHANNEL_NAME), self.key_prefix)
             self.deduplicator = UpdateDeduplicator(redis_client, self.key_prefix)
             self.handler = UpdateHandler(
-                self.client, buttons, on_new_message, self.handoff_bridge, self.max_message_chars
+                self.client, buttons, on_new_message, self.handoff_bridge, self.max_message_chars,
+                RateLimit(redis_client, CHANNEL_NAME, self.max_messages_per_minute),
             )
 
         @telegram_webhook.route("/", methods=["GET"])

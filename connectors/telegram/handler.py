@@ -1,7 +1,9 @@
 """What the Telegram channel does with each update, once read and de-duplicated.
 
 Every user message (text, command, button press, position, unsupported
-content) goes first to the human handoff (`connectors.handoff_bridge`). When
+content) is first counted against the per-minute rate limit
+(`connectors.rate_limit`): over it, the user is told once and the next
+messages of the minute are left out. Then it goes to the human handoff (`connectors.handoff_bridge`). When
 the bridge returns True, a counsellor has the conversation or it waits in
 the queue: the message is theirs, and neither Rasa nor the channel replies.
 Otherwise:
@@ -29,6 +31,7 @@ from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
 from connectors.handoff_bridge import HandoffBridge
+from connectors.rate_limit import RATE_LIMITED_MESSAGE, RateLimit, Verdict
 from connectors.telegram import messages
 from connectors.telegram.buttons import CallbackButtons
 from connectors.telegram.client import RetryPolicy, TelegramClient
@@ -64,6 +67,7 @@ class UpdateHandler:
         on_new_message: Rasa's handler of user messages.
         handoff_bridge: the human handoff; None turns it off.
         max_message_chars: maximum length of a text handed to Rasa.
+        rate_limit: counts each chat's messages per minute; None turns the limit off.
     """
 
     def __init__(
@@ -73,12 +77,14 @@ class UpdateHandler:
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         handoff_bridge: Optional[HandoffBridge],
         max_message_chars: int,
+        rate_limit: Optional[RateLimit] = None,
     ) -> None:
         self.client = client
         self.buttons = buttons
         self.on_new_message = on_new_message
         self.bridge = handoff_bridge
         self.max_message_chars = max_message_chars
+        self.rate_limit = rate_limit
 
     def output(self) -> TelegramOutput:
         """Return a new output channel for one reply."""
@@ -86,6 +92,9 @@ class UpdateHandler:
 
     async def handle(self, event: Event) -> None:
         """Handle one event; errors of Telegram, Redis and Rasa are logged, not raised."""
+        if not isinstance(event, Ignored) and not await self._within_rate_limit(event):
+            return
+
         if isinstance(event, TextMessage):
             await self._text(event)
         elif isinstance(event, Command):
@@ -100,6 +109,24 @@ class UpdateHandler:
             logger.debug("Update %s ignored: %s.", event.update_id, event.reason)
             if event.callback_query_id is not None:
                 await self._answer_callback(event.update_id, event.callback_query_id)
+
+    async def _within_rate_limit(self, event: Event) -> bool:
+        """Count a user's event against the chat's rate limit; return False when it must be left out."""
+        if self.rate_limit is None:
+            return True
+        verdict = await self.rate_limit.check(str(event.chat_id))
+        if verdict is Verdict.ALLOWED:
+            return True
+
+        if isinstance(event, ButtonPress):
+            # Unanswered, the pressed button would keep its spinner in the app.
+            await self._answer_callback(event.update_id, event.callback_query_id)
+        if verdict is Verdict.FIRST_OVER_LIMIT:
+            logger.info("Chat of update %s went over %d messages a minute.", event.update_id, self.rate_limit.max_per_minute)
+            await self.reply(event.chat_id, RATE_LIMITED_MESSAGE)
+        else:
+            logger.info("Left out update %s: its chat is over the rate limit.", event.update_id)
+        return False
 
     async def _text(self, event: TextMessage) -> None:
         text, truncated = clean_typed_text(event.text, self.max_message_chars)

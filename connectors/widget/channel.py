@@ -15,6 +15,8 @@ On top of Rasa's own channel it:
 * replies in French to empty, malformed and too long messages instead of
   dropping them;
 * tells the user when a message produced no reply because of a fault;
+* counts each session's messages against a per-minute rate limit
+  (`connectors.rate_limit`), and says once when it leaves the next ones out;
 * hands every user message to the human handoff first
   (`connectors.handoff_bridge`): while a counsellor has the conversation, or
   while it waits in the queue, the message goes to the counsellor and Rasa
@@ -49,6 +51,7 @@ from sanic.exceptions import ServerError
 from sanic.response import HTTPResponse
 
 from connectors.handoff_bridge import HandoffBridge, valid_message_ids
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RATE_LIMITED_MESSAGE, RateLimit, Verdict
 from connectors.user_input import (
     COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -232,6 +235,9 @@ class WidgetInput(InputChannel):
             max_message_chars=int(
                 credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS
             ),
+            max_messages_per_minute=int(
+                credentials.get("max_messages_per_minute", DEFAULT_MAX_MESSAGES_PER_MINUTE)
+            ),
             handoff_bridge=bridge,
         )
 
@@ -241,6 +247,7 @@ class WidgetInput(InputChannel):
         cors_allowed_origins: Text = "*",
         socketio_path: Text = "/socket.io",
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        max_messages_per_minute: int = DEFAULT_MAX_MESSAGES_PER_MINUTE,
         user_message_evt: Text = "user_uttered",
         bot_message_evt: Text = "bot_uttered",
         handoff_bridge: Optional[HandoffBridge] = None,
@@ -254,6 +261,8 @@ class WidgetInput(InputChannel):
                 socket, or ``*`` for any.
             socketio_path: HTTP path of the socket.io endpoint.
             max_message_chars: Maximum length of a text handed to Rasa.
+            max_messages_per_minute: Messages a session may send in one
+                minute (`connectors.rate_limit`); 0 turns the limit off.
             user_message_evt: Event name of user messages.
             bot_message_evt: Event name of bot messages.
             handoff_bridge: The human handoff; None turns it off, and every
@@ -263,10 +272,12 @@ class WidgetInput(InputChannel):
         self.cors_allowed_origins = _parse_origins(cors_allowed_origins)
         self.socketio_path = socketio_path
         self.max_message_chars = max_message_chars
+        self.max_messages_per_minute = max_messages_per_minute
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[socketio.AsyncServer] = None
         self.offered_payloads: Optional[OfferedPayloads] = None
+        self.rate_limit: Optional[RateLimit] = None
         self.handoff_bridge = handoff_bridge
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -290,6 +301,7 @@ class WidgetInput(InputChannel):
         logging.getLogger("sanic.error").addFilter(_SocketCloseErrorFilter())
         self.sio = sio
         self.offered_payloads = OfferedPayloads(redis_client, CHANNEL_NAME)
+        self.rate_limit = RateLimit(redis_client, CHANNEL_NAME, self.max_messages_per_minute)
         handler = _MessageHandler(self, on_new_message)
 
         widget_webhook = SocketBlueprint(
@@ -464,6 +476,9 @@ class _MessageHandler:
             return
 
         sender_id = await self._session_of(sid, data)
+        if not await self._within_rate_limit(sender_id):
+            return
+
         incoming = await self._read_message(sender_id, data)
         if incoming is None:
             return
@@ -501,6 +516,20 @@ class _MessageHandler:
             # must be told that the message got no reply.
             logger.warning("A message of session %s produced no reply.", sender_id)
             await self._notify(sender_id, messages.TECHNICAL_PROBLEM)
+
+    async def _within_rate_limit(self, sender_id: Text) -> bool:
+        """Count the message against the session's rate limit; return False when it must be left out."""
+        assert self.channel.rate_limit is not None
+        verdict = await self.channel.rate_limit.check(sender_id)
+        if verdict is Verdict.ALLOWED:
+            return True
+
+        if verdict is Verdict.FIRST_OVER_LIMIT:
+            logger.info("Session %s went over %d messages a minute.", sender_id, self.channel.max_messages_per_minute)
+            await self._notify(sender_id, RATE_LIMITED_MESSAGE)
+        else:
+            logger.info("Left out a message of session %s: over the rate limit.", sender_id)
+        return False
 
     async def _route_to_counsellor(self, sender_id: Text, incoming: _Incoming) -> bool:
         """Give the message to the human handoff; return True when a counsellor gets it instead of Rasa."""

@@ -15,6 +15,8 @@ from connectors.messenger import messages
 from connectors.messenger.channel import MessengerInput
 from connectors.messenger.ids import make_sender_id
 from connectors.messenger.window import MessagingWindow
+from connectors.rate_limit import RATE_LIMITED_MESSAGE
+from tests.connectors.conftest import away_from_rate_window_edge
 from tests.connectors.messenger.helpers import (
     APP_SECRET,
     LYON_TERRITORY,
@@ -271,6 +273,23 @@ async def test_location_becomes_payload(webhook, http, rasa, graph_api, psid):
     await post(http, webhook, load_fixture("location", psid=psid, mid=new_mid()))
     await graph_api.wait_for_messages_async(1, psid)
     assert rasa.messages[0].text == '/share_location{"latitude": 45.764, "longitude": 4.836}'
+
+
+async def test_events_over_rate_limit_left_out_after_notice(pages, graph_client, graph_api, redis_url, key_prefix,
+                                                           rasa, http, psid):
+    channel = MessengerInput(app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, pages=pages, graph_api=graph_client,
+                             redis_url=redis_url, max_messages_per_minute=2,
+                             dedup_key_prefix=f"{key_prefix}event:", window_key_prefix=f"{key_prefix}last_user:")
+    async with serve_messenger(channel, rasa) as url:
+        await away_from_rate_window_edge()
+        for number in range(4):
+            await post(http, url, load_fixture("text_message", psid=psid, mid=new_mid(), text=f"message {number}"))
+        replies = await graph_api.wait_for_messages_async(3, psid)
+        await asyncio.sleep(0.5)
+
+    assert [reply.text for reply in replies] == ["reçu : message 0", "reçu : message 1", RATE_LIMITED_MESSAGE]
+    assert len(graph_api.sent_messages(psid)) == 3
+    assert [message.text for message in rasa.messages] == ["message 0", "message 1"]
 
 
 async def test_invalid_location_gets_reply(webhook, http, rasa, graph_api, psid):

@@ -12,9 +12,11 @@ import logging
 import aiohttp
 import pytest
 
+from connectors.rate_limit import RATE_LIMITED_MESSAGE
 from connectors.telegram import messages
 from connectors.telegram.channel import TelegramInput
 from connectors.telegram.dedup import UpdateDeduplicator
+from tests.connectors.conftest import away_from_rate_window_edge
 from tests.connectors.telegram.conftest import FAST_RETRY, offered_payloads
 from tests.connectors.telegram.fake_bot_api import BLOCKED, Failure
 from tests.connectors.telegram.server import (
@@ -142,6 +144,25 @@ async def test_updates_of_chat_kept_in_order(webhook_url, fake_api, rasa, chat_i
     await fake_api.wait_for(lambda api: len(api.texts_to(chat_id)) == 5)
     assert rasa.texts == texts
     assert fake_api.texts_to(chat_id) == [f"reçu : {text}" for text in texts]
+
+
+async def test_updates_over_rate_limit_left_out_after_notice(settings, rasa, key_prefix, fake_api, chat_id):
+    channel = TelegramInput(settings, key_prefix=key_prefix, retry=FAST_RETRY, register_at_start=False,
+                            max_messages_per_minute=2)
+    async with serve_telegram(channel, rasa) as url:
+        await away_from_rate_window_edge()
+        for number in range(4):
+            await post_update(url, text_update(chat_id, f"message {number}"))
+        press = button_update(chat_id, "p:/find_place", "Lieu")
+        await post_update(url, press)
+        await fake_api.wait_for(lambda api: len(api.texts_to(chat_id)) == 3)
+        await asyncio.sleep(0.5)
+
+    assert fake_api.texts_to(chat_id) == ["reçu : message 0", "reçu : message 1", RATE_LIMITED_MESSAGE]
+    assert rasa.texts == ["message 0", "message 1"]
+    # The press over the limit is still answered, so that its button stops spinning.
+    [answer] = fake_api.calls_to("answerCallbackQuery")
+    assert answer.params["callback_query_id"] == press["callback_query"]["id"]
 
 
 # ---------------------------------------------------------------- Commands and text

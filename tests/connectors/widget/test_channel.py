@@ -10,8 +10,10 @@ import asyncio
 import pytest
 from redis import asyncio as aioredis
 
+from connectors.rate_limit import RATE_LIMITED_MESSAGE
 from connectors.widget import messages
 from connectors.widget.channel import WidgetInput, valid_session_id
+from tests.connectors.conftest import away_from_rate_window_edge
 from tests.connectors.widget.socket_client import RecordingRasa, SocketUser, forget_offered_payloads, serve_widget
 
 
@@ -148,6 +150,26 @@ async def test_long_message_truncated_with_notice(widget_server, user):
     assert reply["text"].startswith("reçu : aaa")
     assert len(rasa.messages[-1].text) == 2000
     assert "[…]" in rasa.messages[-1].text
+
+
+async def test_messages_over_rate_limit_left_out_after_notice(redis_url):
+    rasa = RecordingRasa()
+    channel = WidgetInput(redis_url=redis_url, max_messages_per_minute=3)
+    async with serve_widget(channel, rasa) as url:
+        socket_user = await SocketUser().connect(url)
+        await away_from_rate_window_edge()
+
+        for number in range(5):
+            await socket_user.client.emit("user_uttered", {"message": f"message {number}", "session_id": socket_user.session_id})
+        replies = [(await socket_user.next_message())["text"] for _ in range(4)]
+
+        # Socket.io handles each event in its own task, so which three get through may vary.
+        received = sorted(message.text for message in rasa.messages)
+        assert len(received) == 3
+        assert replies.count(RATE_LIMITED_MESSAGE) == 1
+        assert sorted(reply for reply in replies if reply != RATE_LIMITED_MESSAGE) == [f"reçu : {text}" for text in received]
+        assert await socket_user.no_message()
+        await socket_user.client.disconnect()
 
 
 async def test_position_becomes_location_payload(widget_server, user):
