@@ -13,6 +13,9 @@ counsellor's console during a handoff. Each channel calls
 The channels log each refusal in their own way, because each has its own
 rule for naming a user in logs without personal data.
 
+NOTE: during a handoff, the messages left out do not reach the counsellor,
+and the console does not show that some were left out.
+
 NOTE: the count is a fixed window per minute of the clock, so a burst that
 straddles two windows can get up to twice the limit through. The limit is
 far above what a person types on a phone, so this only matters for scripts.
@@ -34,8 +37,8 @@ DEFAULT_MAX_MESSAGES_PER_MINUTE = 30
 WINDOW_SECONDS = 60
 
 RATE_LIMITED_MESSAGE = (
-    "Tu m'as envoyé beaucoup de messages en très peu de temps. Je ne lirai pas les "
-    "suivants pendant une minute : attends un peu, puis renvoie-moi ta question."
+    "Tu m'as envoyé beaucoup de messages en très peu de temps. Pendant une minute au "
+    "plus, je ne lirai pas les suivants : attends un peu, puis renvoie-moi ta question."
 )
 
 
