@@ -42,6 +42,19 @@ RATE_LIMITED_MESSAGE = (
 )
 
 
+def limit_from_setting(value: object) -> int:
+    """Return the messages allowed per minute for a value of credentials.yml.
+
+    An absent or empty value gives the default, and 0 turns the limit off.
+
+    Raises:
+        ValueError: the value is not a whole number.
+    """
+    if value is None or str(value).strip() == "":
+        return DEFAULT_MAX_MESSAGES_PER_MINUTE
+    return int(str(value).strip())
+
+
 class Verdict(enum.Enum):
     """Decision of the rate limit on one message."""
 

@@ -51,7 +51,7 @@ from connectors.messenger.pages import Page, PagesConfigError, load_pages
 from connectors.messenger.signature import SIGNATURE_HEADER, signature_problem
 from connectors.messenger.window import KEY_PREFIX as WINDOW_KEY_PREFIX
 from connectors.messenger.window import RESPONSE, MessagingWindow
-from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit, limit_from_setting
 from connectors.user_input import DEFAULT_MAX_MESSAGE_CHARS, OfferedPayloads
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ class MessengerInput(InputChannel):
             redis_url=setting("redis_url") or "redis://127.0.0.1:6379/0",
             handoff_bridge=bridge,
             max_message_chars=int(setting("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS),
-            max_messages_per_minute=int(setting("max_messages_per_minute") or DEFAULT_MAX_MESSAGES_PER_MINUTE),
+            max_messages_per_minute=limit_from_setting(setting("max_messages_per_minute")),
             disabled_reason=disabled_reason,
         )
 

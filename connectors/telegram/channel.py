@@ -33,7 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.handoff_bridge import HandoffBridge
-from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit, limit_from_setting
 from connectors.telegram.buttons import CallbackButtons
 from connectors.telegram.client import RetryPolicy, TelegramClient
 from connectors.telegram.config import TOKEN_VARIABLE, TelegramSettings
@@ -115,9 +115,7 @@ class TelegramInput(InputChannel):
             settings,
             handoff_bridge=bridge,
             max_message_chars=int(credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS),
-            max_messages_per_minute=int(
-                credentials.get("max_messages_per_minute", DEFAULT_MAX_MESSAGES_PER_MINUTE)
-            ),
+            max_messages_per_minute=limit_from_setting(credentials.get("max_messages_per_minute")),
         )
 
     def __init__(

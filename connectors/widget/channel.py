@@ -51,7 +51,13 @@ from sanic.exceptions import ServerError
 from sanic.response import HTTPResponse
 
 from connectors.handoff_bridge import HandoffBridge, valid_message_ids
-from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RATE_LIMITED_MESSAGE, RateLimit, Verdict
+from connectors.rate_limit import (
+    DEFAULT_MAX_MESSAGES_PER_MINUTE,
+    RATE_LIMITED_MESSAGE,
+    RateLimit,
+    Verdict,
+    limit_from_setting,
+)
 from connectors.user_input import (
     COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -235,9 +241,7 @@ class WidgetInput(InputChannel):
             max_message_chars=int(
                 credentials.get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS
             ),
-            max_messages_per_minute=int(
-                credentials.get("max_messages_per_minute", DEFAULT_MAX_MESSAGES_PER_MINUTE)
-            ),
+            max_messages_per_minute=limit_from_setting(credentials.get("max_messages_per_minute")),
             handoff_bridge=bridge,
         )
 

@@ -3,7 +3,7 @@
 import pytest
 from redis import asyncio as aioredis
 
-from connectors.rate_limit import WINDOW_SECONDS, RateLimit, Verdict
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, WINDOW_SECONDS, RateLimit, Verdict, limit_from_setting
 
 
 class FakeClock:
@@ -88,3 +88,17 @@ async def test_redis_failure_lets_messages_through(unique_id):
 
     assert verdicts == [Verdict.ALLOWED] * 3
     await unreachable.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, DEFAULT_MAX_MESSAGES_PER_MINUTE), ("", DEFAULT_MAX_MESSAGES_PER_MINUTE), (" ", DEFAULT_MAX_MESSAGES_PER_MINUTE),
+     (0, 0), ("0", 0), (12, 12), (" 45 ", 45)],
+)
+def test_limit_from_setting(value, expected):
+    assert limit_from_setting(value) == expected
+
+
+def test_limit_from_setting_rejects_words():
+    with pytest.raises(ValueError):
+        limit_from_setting("trente")

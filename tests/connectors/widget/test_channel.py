@@ -269,3 +269,9 @@ def test_socket_close_error_filtered():
 
     assert log_filter.filter(record(closed)) is False
     assert log_filter.filter(record(other)) is True
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 30), (0, 0), ("12", 12)])
+def test_rate_limit_read_from_credentials(setting, expected):
+    channel = WidgetInput.from_credentials({"handoff": "false", "max_messages_per_minute": setting})
+    assert channel.max_messages_per_minute == expected
