@@ -20,9 +20,12 @@ def test_pseudonym_code_uses_alphabet():
     assert set(codes) <= set(ALPHABET)
 
 
-def test_pseudonyms_distinct():
+def test_pseudonyms_almost_all_distinct():
+    # 10,000 draws among 30**6 codes give 0.07 repeats on average (the
+    # birthday bound), so a repeat now and then is expected; 10 or more
+    # would mean a generator that draws from far fewer codes.
     pseudonyms = {new_pseudonym() for _ in range(10000)}
-    assert len(pseudonyms) == 10000
+    assert len(pseudonyms) > 10000 - 10
 
 
 def test_is_pseudonym_rejects():
