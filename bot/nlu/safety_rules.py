@@ -1,4 +1,4 @@
-"""NLU component that lets rules overrule the model for distress and noise.
+"""NLU component that lets rules overrule the model for distress, adult writers and noise.
 
 It runs after the model's intent classifier and the FallbackClassifier:
 
@@ -9,6 +9,11 @@ It runs after the model's intent classifier and the FallbackClassifier:
   (tests/nlu/data/distress.yml) no message reaches level 1;
 * a message that contains an e-mail address gets ``give_email``, because
   DIET reads an unseen address as words and may take it for a place name;
+* a message read as ``parent_question`` or ``teacher_question`` that has no
+  word showing an adult writer (`bot.nlu.adult_writer`) gets the best other
+  intent of the ranking, because those intents make the bot say « vous »
+  and answer a parent or a teacher ("Comment trouver une formation en
+  alternance ?" was read as teacher_question at 0.62);
 * a message with no letter or digit (emoji, punctuation) and a message whose
   words are all unknown to the language model get ``nlu_fallback``, because
   the model otherwise picks an intent with high confidence at random.
@@ -47,6 +52,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import knowledge
 from bot.actions.distress import assess
+from bot.nlu.adult_writer import names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
 from knowledge.place_types import load_place_types
@@ -58,6 +64,8 @@ FALLBACK_INTENT = "nlu_fallback"
 EMAIL_INTENT = "give_email"
 # Intents that may quote an address without giving it for a follow-up.
 KEEPS_EMAIL_INTENT = {DISTRESS_INTENT, "cancel_followup", EMAIL_INTENT}
+# Intents whose answers speak to a parent or a teacher, in « vous ».
+ADULT_INTENTS = {"parent_question", "teacher_question"}
 
 # Shape of an address, not its validity: the follow-up form validates it.
 _EMAIL_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\W\d_]{2,}")
@@ -106,12 +114,12 @@ def names_a_commune(value: Any) -> bool:
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class SafetyRulesClassifier(GraphComponent):
-    """Overrule the predicted intent for distress, emoji-only and unknown words."""
+    """Overrule the predicted intent for distress, e-mail addresses, adult intents without an adult, and noise."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """Return the default configuration: every check on."""
-        return {"distress": True, "email": True, "noise": True}
+        return {"distress": True, "email": True, "adult": True, "noise": True}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = config
@@ -159,6 +167,14 @@ class SafetyRulesClassifier(GraphComponent):
             self._set_intent(message, EMAIL_INTENT)
             return
 
+        if (
+            self._config.get("adult", True)
+            and self._predicted_intent(message) in ADULT_INTENTS
+            and not names_adult_writer(text)
+        ):
+            logger.debug("No adult writer: the predicted %s gave way.", self._predicted_intent(message))
+            self._drop_adult_intents(message)
+
         if self._config.get("noise", True) and self._is_noise(message, text):
             self._set_intent(message, FALLBACK_INTENT)
             # What is left are places that do not exist: no slot may keep them.
@@ -188,6 +204,29 @@ class SafetyRulesClassifier(GraphComponent):
             else names_a_place_type(entity.get("value"))
             for entity in entities
         )
+
+    @staticmethod
+    def _drop_adult_intents(message: Message) -> None:
+        """Make the best intent of the ranking that is not an adult one the predicted intent.
+
+        Its confidence becomes its share of the confidences left, so that
+        the ranking still sums to what it summed to without the adult intents.
+        """
+        ranking = [
+            entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get(INTENT_NAME_KEY) not in ADULT_INTENTS
+        ]
+        if not ranking:
+            SafetyRulesClassifier._set_intent(message, FALLBACK_INTENT)
+            return
+        total = sum(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking)
+        if total > 0:
+            ranking = [
+                {**entry, PREDICTED_CONFIDENCE_KEY: (entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0) / total}
+                for entry in ranking
+            ]
+        ranking.sort(key=lambda entry: entry[PREDICTED_CONFIDENCE_KEY] or 0.0, reverse=True)
+        message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     @staticmethod
     def _set_intent(message: Message, intent_name: Text) -> None:

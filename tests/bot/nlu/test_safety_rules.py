@@ -158,3 +158,42 @@ def test_despair_overrules_model(nlp, component, text, predicted):
     message = _message(nlp, text, predicted)
     component.process([message])
     assert message.get("intent")["name"] == "distress"
+
+
+def _ranked_message(nlp, text, ranking):
+    message = _message(nlp, text, ranking[0][0])
+    message.set("intent", {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set("intent_ranking", [{"name": name, "confidence": confidence} for name, confidence in ranking])
+    return message
+
+
+def test_adult_intent_without_adult_gives_way(nlp, component):
+    ranking = [("teacher_question", 0.6), ("ask_scheme", 0.3), ("parent_question", 0.05), ("ask_money", 0.05)]
+    message = _ranked_message(nlp, "Comment trouver une formation en alternance ?", ranking)
+
+    component.process([message])
+
+    assert message.get("intent")["name"] == "ask_scheme"
+    assert message.get("intent")["confidence"] == pytest.approx(0.3 / 0.35)
+    assert [entry["name"] for entry in message.get("intent_ranking")] == ["ask_scheme", "ask_money"]
+
+
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("Bonjour, mon fils de 17 ans a quitté le lycée, que faire ?", "parent_question"),
+        ("Je suis CPE, comment signaler un élève absent ?", "teacher_question"),
+        ("je suis la tante d'un jeune de 17 ans qui a quitté l'école", "parent_question"),
+    ],
+)
+def test_adult_intent_with_adult_kept(nlp, component, text, predicted):
+    message = _ranked_message(nlp, text, [(predicted, 0.7), ("find_training", 0.3)])
+    component.process([message])
+    assert message.get("intent")["name"] == predicted
+
+
+def test_adult_rule_can_be_turned_off(nlp):
+    component = SafetyRulesClassifier({**SafetyRulesClassifier.get_default_config(), "adult": False})
+    message = _ranked_message(nlp, "Comment trouver une formation en alternance ?", [("teacher_question", 0.6), ("ask_scheme", 0.4)])
+    component.process([message])
+    assert message.get("intent")["name"] == "teacher_question"

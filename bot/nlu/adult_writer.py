@@ -1,0 +1,58 @@
+"""Words that show that an adult wrote a message: a parent, a relative or a professional.
+
+The ``parent_question`` and ``teacher_question`` intents make the bot answer
+an adult and address the user with « vous » for the rest of the
+conversation. A young person who gets those answers is misled, so
+`bot.nlu.safety_rules` keeps these intents only for a message that contains
+one of these words: a child of the writer (« mon fils »), a relative or a job
+the writer names (« je suis formatrice »), pupils or young people the writer
+speaks about (« un élève », « ce jeune »), or the words of school staff
+(« conseil de classe », « GPDS »).
+
+NOTE: an adult who writes none of these words (« comment l'aider à trouver
+une formation ? ») gets the answer for a young person, in « tu ». That error
+is milder than the opposite one, and the next message with such a word
+switches to « vous ».
+"""
+
+import re
+from typing import List, Text
+
+from bot.actions.distress_patterns import fold
+
+_CHILD_WORDS = (
+    r"fils|filles?|enfants?|ados?|adolescente?s?|gars|garcon|petite?|grande?|ainee?|cadette?"
+    r"|neveu|niece|petit\s+fils|petite\s+fille|beau\s+fils|belle\s+fille|eleves?|classes?"
+)
+
+_RELATIVE_OR_JOB = (
+    r"tante|oncle|grand\s+mere|grand\s+pere|marraine|parrain|mere|pere|maman|papa|tuteur|tutrice"
+    r"|prof\w*|enseign\w*|cpe|animat\w*|conseill\w*|format\w*|mediat\w*|coordinat\w*|psycholog\w*"
+    r"|educat\w*|assistante?\s+social\w*|infirmi\w*|direct\w*|principal\w*|proviseu\w*|referent\w*"
+    r"|travailleu\w*|surveillant\w*|aed|aesh"
+)
+
+_PATTERNS: List[Text] = [
+    # « mon fils », « ma fille de 16 ans », « nos élèves ».
+    rf"\b(mon|ma|mes|notre|nos|son|sa|ses)\s+({_CHILD_WORDS})\b",
+    # « je suis la tante de… », « je suis formatrice en CFA ».
+    rf"\bje\s+suis\s+((un|une|la|le|sa|son)\s+)?({_RELATIVE_OR_JOB})\b",
+    # The young person is someone else: « un jeune de 17 ans », « ce lycéen ».
+    r"\b(un|une|ce|cet|cette|des|les|nos|mes|d\s+un|d\s+une)\s+(jeunes?|lyceen\w*|collegien\w*|apprentie?s?|decrocheu\w*)\b",
+    r"\bparents?\b|\bmaman\b|\bpapa\b|\bbelle\s+mere\b|\bbeau\s+pere\b|\bfils\b|\b\d+\s+enfants\b",
+    r"\beleves?\b|\bprofesseure?s?\b|\benseignante?s?\b|\bcpe\b|\bproviseure?\b|\bdirect(eur|rice)\b",
+    r"\betablissements?\b|\bcollegues?\b|\beducat(eur|rice)s?\b|\bequipe\s+pedagogique\b|\bpsy\s*en\b",
+    r"\ben\s+tant\s+que\b|\bj\s+accompagne\b|\bje\s+coordonne\b|\ben\s+classe\b|\bconseil\s+de\s+classe\b",
+    # Words of school staff: schemes and partnerships that pupils do not name.
+    r"\bgpds\b|\bfoquale\b|\bfamilles\b|\breferente?\s+decrochage\b|\bmlds\b|\bseances?\b|\bconventions?\b|\bpartenariats?\b|\bdispositif\s+relais\b",
+    r"\bnotre\s+(lycee|college|etablissement|equipe)\b|\bmon\s+academie\b|\bdecrocheurs\b|\bpsychologues?\b",
+]
+
+# Matched against `fold`-ed text: lower case, no accents, and spaces in place
+# of apostrophes and hyphens.
+_ADULT_WRITER = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS))
+
+
+def names_adult_writer(text: Text) -> bool:
+    """Return whether a message contains words that show an adult wrote it."""
+    return _ADULT_WRITER.search(fold(text)) is not None
