@@ -6,12 +6,13 @@ counsellor's console during a handoff. Each channel calls
 :meth:`RateLimit.check` before it hands a user's message on:
 
 * under the limit, the message is handled as usual;
-* the first message over the limit gets one French reply that says the next
-  messages of the minute will not be read;
+* the first message over the limit gets one French notice: the next messages
+  of the minute will not be read;
 * later messages of that minute are left out.
 
-The channels log each refusal in their own way, because each has its own
-rule for naming a user in logs without personal data.
+Channels call :meth:`RateLimit.admit`, which also sends the notice and logs
+the refusal. The log names the user by a reference the channel gives,
+because each channel has its own rule for naming a user without personal data.
 
 NOTE: during a handoff, the messages left out do not reach the counsellor,
 and the console does not show that some were left out.
@@ -24,7 +25,7 @@ far above what a person types on a phone, so this only matters for scripts.
 import enum
 import logging
 import time
-from typing import Callable, Text
+from typing import Awaitable, Callable, Text
 
 from redis.exceptions import RedisError
 
@@ -117,3 +118,22 @@ class RateLimit:
         if count == self.max_per_minute + 1:
             return Verdict.FIRST_OVER_LIMIT
         return Verdict.OVER_LIMIT
+
+    async def admit(self, sender_id: Text, notify: Callable[[Text], Awaitable[None]], user_ref: Text) -> bool:
+        """Count one message, send the notice on the first one over the limit, and return whether to handle it.
+
+        Args:
+            sender_id: The conversation's sender id, counted under this channel.
+            notify: Sends a text to the user.
+            user_ref: How the logs name the user, without personal data.
+        """
+        verdict = await self.check(sender_id)
+        if verdict is Verdict.ALLOWED:
+            return True
+
+        if verdict is Verdict.FIRST_OVER_LIMIT:
+            logger.info("%s on %s went over %d messages a minute.", user_ref, self._channel, self.max_per_minute)
+            await notify(RATE_LIMITED_MESSAGE)
+        else:
+            logger.info("Left out a message of %s on %s: over the rate limit.", user_ref, self._channel)
+        return False

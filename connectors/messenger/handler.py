@@ -55,7 +55,7 @@ from connectors.messenger.events import (
 from connectors.messenger.ids import make_sender_id, user_ref
 from connectors.messenger.pages import Page
 from connectors.messenger.window import MessagingWindow
-from connectors.rate_limit import RATE_LIMITED_MESSAGE, RateLimit, Verdict
+from connectors.rate_limit import RateLimit
 from connectors.user_input import (
     COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -223,16 +223,11 @@ class EventHandler:
         """Count the event against the user's rate limit; return False when it must be left out."""
         if self.rate_limit is None:
             return True
-        verdict = await self.rate_limit.check(sender_id)
-        if verdict is Verdict.ALLOWED:
-            return True
 
-        if verdict is Verdict.FIRST_OVER_LIMIT:
-            logger.info("Messenger page %s: user %s went over %d messages a minute.", page.page_id, user_ref(sender_id), self.rate_limit.max_per_minute)
-            await self.output_factory().send_text_message(sender_id, RATE_LIMITED_MESSAGE)
-        else:
-            logger.info("Messenger page %s: left out an event of user %s, over the rate limit.", page.page_id, user_ref(sender_id))
-        return False
+        async def notify(text: Text) -> None:
+            await self.output_factory().send_text_message(sender_id, text)
+
+        return await self.rate_limit.admit(sender_id, notify, f"User {user_ref(sender_id)} of page {page.page_id}")
 
     async def _ask_rasa(self, page: Page, sender_id: Text, text: Text, mid: Optional[Text]) -> None:
         output = self.output_factory()

@@ -2,8 +2,9 @@
 
 Every user message (text, command, button press, position, unsupported
 content) is first counted against the per-minute rate limit
-(`connectors.rate_limit`): over it, the user is told once and the next
-messages of the minute are left out. Then it goes to the human handoff (`connectors.handoff_bridge`). When
+(`connectors.rate_limit`). Over it, the user gets one notice and the next
+messages of the minute are left out. Then the message goes to the human
+handoff (`connectors.handoff_bridge`). When
 the bridge returns True, a counsellor has the conversation or it waits in
 the queue: the message is theirs, and neither Rasa nor the channel replies.
 Otherwise:
@@ -31,7 +32,7 @@ from redis.exceptions import RedisError
 from telegram.error import TelegramError
 
 from connectors.handoff_bridge import HandoffBridge
-from connectors.rate_limit import RATE_LIMITED_MESSAGE, RateLimit, Verdict
+from connectors.rate_limit import RateLimit
 from connectors.telegram import messages
 from connectors.telegram.buttons import CallbackButtons
 from connectors.telegram.client import RetryPolicy, TelegramClient
@@ -114,19 +115,16 @@ class UpdateHandler:
         """Count a user's event against the chat's rate limit; return False when it must be left out."""
         if self.rate_limit is None:
             return True
-        verdict = await self.rate_limit.check(str(event.chat_id))
-        if verdict is Verdict.ALLOWED:
-            return True
 
-        if isinstance(event, ButtonPress):
+        async def notify(text: Text) -> None:
+            await self.reply(event.chat_id, text)
+
+        # The log names the update, because the chat id is the user's Telegram id.
+        admitted = await self.rate_limit.admit(str(event.chat_id), notify, f"The chat of update {event.update_id}")
+        if not admitted and isinstance(event, ButtonPress):
             # Unanswered, the pressed button would keep its spinner in the app.
             await self._answer_callback(event.update_id, event.callback_query_id)
-        if verdict is Verdict.FIRST_OVER_LIMIT:
-            logger.info("Chat of update %s went over %d messages a minute.", event.update_id, self.rate_limit.max_per_minute)
-            await self.reply(event.chat_id, RATE_LIMITED_MESSAGE)
-        else:
-            logger.info("Left out update %s: its chat is over the rate limit.", event.update_id)
-        return False
+        return admitted
 
     async def _text(self, event: TextMessage) -> None:
         text, truncated = clean_typed_text(event.text, self.max_message_chars)

@@ -51,13 +51,7 @@ from sanic.exceptions import ServerError
 from sanic.response import HTTPResponse
 
 from connectors.handoff_bridge import HandoffBridge, valid_message_ids
-from connectors.rate_limit import (
-    DEFAULT_MAX_MESSAGES_PER_MINUTE,
-    RATE_LIMITED_MESSAGE,
-    RateLimit,
-    Verdict,
-    limit_from_setting,
-)
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, RateLimit, limit_from_setting
 from connectors.user_input import (
     COORDINATE_DECIMALS,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -524,16 +518,11 @@ class _MessageHandler:
     async def _within_rate_limit(self, sender_id: Text) -> bool:
         """Count the message against the session's rate limit; return False when it must be left out."""
         assert self.channel.rate_limit is not None
-        verdict = await self.channel.rate_limit.check(sender_id)
-        if verdict is Verdict.ALLOWED:
-            return True
 
-        if verdict is Verdict.FIRST_OVER_LIMIT:
-            logger.info("Session %s went over %d messages a minute.", sender_id, self.channel.max_messages_per_minute)
-            await self._notify(sender_id, RATE_LIMITED_MESSAGE)
-        else:
-            logger.info("Left out a message of session %s: over the rate limit.", sender_id)
-        return False
+        async def notify(text: Text) -> None:
+            await self._notify(sender_id, text)
+
+        return await self.channel.rate_limit.admit(sender_id, notify, f"Session {sender_id}")
 
     async def _route_to_counsellor(self, sender_id: Text, incoming: _Incoming) -> bool:
         """Give the message to the human handoff; return True when a counsellor gets it instead of Rasa."""

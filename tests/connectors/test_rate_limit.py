@@ -3,7 +3,14 @@
 import pytest
 from redis import asyncio as aioredis
 
-from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, WINDOW_SECONDS, RateLimit, Verdict, limit_from_setting
+from connectors.rate_limit import (
+    DEFAULT_MAX_MESSAGES_PER_MINUTE,
+    RATE_LIMITED_MESSAGE,
+    WINDOW_SECONDS,
+    RateLimit,
+    Verdict,
+    limit_from_setting,
+)
 
 
 class FakeClock:
@@ -31,6 +38,19 @@ async def test_limit_refuses_after_max(client, unique_id):
     assert verdicts[:3] == [Verdict.ALLOWED] * 3
     assert verdicts[3] == Verdict.FIRST_OVER_LIMIT
     assert verdicts[4:] == [Verdict.OVER_LIMIT] * 2
+
+
+async def test_admit_notifies_once_over_limit(client, unique_id):
+    limit = RateLimit(client, f"test-{unique_id}", max_per_minute=2, clock=FakeClock())
+    notices = []
+
+    async def notify(text):
+        notices.append(text)
+
+    admitted = [await limit.admit("user-a", notify, "user a") for _ in range(5)]
+
+    assert admitted == [True, True, False, False, False]
+    assert notices == [RATE_LIMITED_MESSAGE]
 
 
 async def test_limit_counts_each_user_apart(client, unique_id):
