@@ -1,8 +1,8 @@
 """Words that show that an adult wrote a message: a parent, a relative or a professional.
 
-The ``parent_question`` and ``teacher_question`` intents make the bot answer
-an adult and address the user with « vous » for the rest of the
-conversation. A young person who gets those answers is misled, so
+The ``parent_question`` and ``teacher_question`` intents select the replies
+for an adult and address the user with « vous » for the rest of the
+conversation. A young person who gets those replies is misled, so
 `bot.nlu.safety_rules` keeps these intents only for a message that contains
 one of these words: a child of the writer (« mon fils »), a relative or a job
 the writer names (« je suis formatrice »), pupils or young people the writer
@@ -10,9 +10,9 @@ speaks about (« un élève », « ce jeune »), or the words of school staff
 (« conseil de classe », « GPDS »).
 
 NOTE: an adult who writes none of these words (« comment l'aider à trouver
-une formation ? ») gets the answer for a young person, in « tu ». That error
-is milder than the opposite one, and the next message with such a word
-switches to « vous ».
+une formation ? ») gets the reply for a young person, in « tu ». That error
+is milder than the opposite one, and a later parent or teacher question
+with such a word switches to « vous ».
 """
 
 import re

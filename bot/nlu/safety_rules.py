@@ -11,8 +11,8 @@ It runs after the model's intent classifier and the FallbackClassifier:
   DIET reads an unseen address as words and may take it for a place name;
 * a message read as ``parent_question`` or ``teacher_question`` that has no
   word showing an adult writer (`bot.nlu.adult_writer`) gets the best other
-  intent of the ranking, because those intents make the bot say « vous »
-  and answer a parent or a teacher ("Comment trouver une formation en
+  intent of the ranking, because those intents switch the bot to « vous »
+  and to the replies for a parent or a teacher ("Comment trouver une formation en
   alternance ?" was read as teacher_question at 0.62);
 * a message with no letter or digit (emoji, punctuation) and a message whose
   words are all unknown to the language model get ``nlu_fallback``, because
@@ -64,7 +64,7 @@ FALLBACK_INTENT = "nlu_fallback"
 EMAIL_INTENT = "give_email"
 # Intents that may quote an address without giving it for a follow-up.
 KEEPS_EMAIL_INTENT = {DISTRESS_INTENT, "cancel_followup", EMAIL_INTENT}
-# Intents whose answers speak to a parent or a teacher, in « vous ».
+# Intents whose replies address a parent or a teacher, in « vous ».
 ADULT_INTENTS = {"parent_question", "teacher_question"}
 
 # Shape of an address, not its validity: the follow-up form validates it.
