@@ -597,6 +597,7 @@
     let lastId = 0;
     let loaded = false;
     let loading = null;
+    let loadAgain = false;
     let wasMine = !tools.hidden;
     let typingHideTimer = null;
     let lastTypingSent = 0;
@@ -690,6 +691,9 @@
 
     async function load() {
       if (loading) {
+        // The request in flight may have read the state before the change
+        // that asks for this load: fetch once more when it ends.
+        loadAgain = true;
         return loading;
       }
       loading = (async function () {
@@ -718,6 +722,10 @@
         await loading;
       } finally {
         loading = null;
+      }
+      if (loadAgain) {
+        loadAgain = false;
+        await load();
       }
     }
 
