@@ -25,6 +25,10 @@ for component in config["pipeline"]:
 yaml.safe_dump(config, open(sys.argv[1], "w", encoding="utf-8"), allow_unicode=True, sort_keys=False)
 PYTHON
 
+# The knowledge database gives the commune names of the CommuneNameFeaturizer.
+"$ROOT/scripts/setup.sh" --without-model >&2
+write_commune_names
+
 log "cross-validating the NLU model over $folds folds"
 start=$(date +%s)
 /usr/bin/time -v "$VENV/bin/rasa" test nlu --nlu bot/data/nlu.yml --config "$out/config-no-fallback.yml" \

@@ -5,6 +5,7 @@ Commands:
     resolve    resolve a location query and print the Resolution as JSON.
     nearest    resolve a location and print the nearest places as JSON.
     trainings  search the Onisep catalogue and print the trainings as JSON.
+    nlu-names  write the commune names that the NLU model gets as a feature.
 
 Exit codes: 0 success (for `resolve`, found), 1 failure or nothing found,
 2 ambiguous location (and command line errors, as argparse does), 3 database
@@ -32,6 +33,7 @@ from .db import DatabaseNotReadyError, get_engine, outdated_tables, require_impo
 from .importer import MissingDataFileError, run_import
 from .index import get_index
 from .loaders.report import DataFormatError
+from .nlu_names import write_names_file
 from .place_types import load_place_types
 from .resolve import AMBIGUOUS, FOUND, resolve_location
 from .search import UnknownDiplomaError, known_diplomas, nearest_places, place_types, search_trainings
@@ -175,6 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trainings_parser.add_argument("--database-url", metavar="URL", help=database_help)
     trainings_parser.set_defaults(handler=_command_trainings)
+
+    names_parser = commands.add_parser(
+        "nlu-names",
+        help="écrire la liste des noms de communes que le modèle Rasa reçoit comme indice",
+        description=(
+            "Écrit la liste des noms de communes et de départements, un par ligne, que le "
+            "composant CommuneNameFeaturizer du modèle Rasa lit à l'entraînement."
+        ),
+    )
+    names_parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/nlu/communes.txt"),
+        metavar="FICHIER",
+        help="fichier à écrire (par défaut : var/nlu/communes.txt)",
+    )
+    names_parser.add_argument("--database-url", metavar="URL", help=database_help)
+    names_parser.set_defaults(handler=_command_nlu_names)
     return parser
 
 
@@ -217,6 +237,12 @@ def _command_resolve(args: argparse.Namespace) -> int:
     if resolution.status == AMBIGUOUS:
         return EXIT_AMBIGUOUS
     return EXIT_FAILURE
+
+
+def _command_nlu_names(args: argparse.Namespace) -> int:
+    count = write_names_file(get_index(args.database_url), args.out)
+    print(f"{count} noms de communes et de départements écrits dans {args.out}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _command_nearest(args: argparse.Namespace) -> int:

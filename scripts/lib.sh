@@ -62,7 +62,16 @@ ensure_postgres() {
   die "PostgreSQL did not start"
 }
 
+# The commune names that the model's CommuneNameFeaturizer reads, generated
+# from the knowledge database (write_commune_names).
+export SECONDE_CHANCE_COMMUNE_NAMES="$VAR_DIR/nlu/communes.txt"
+
+# Write the commune names file; it changes only when the open data does.
+write_commune_names() {
+  "$VENV/bin/python" -m knowledge nlu-names --out "$SECONDE_CHANCE_COMMUNE_NAMES" >&2
+}
+
 # Print a short fingerprint of the files that a trained model depends on.
 model_fingerprint() {
-  (cd "$ROOT" && cat config.yml bot/domain/*.yml bot/data/*.yml | sha256sum | cut -c1-12)
+  (cd "$ROOT" && cat config.yml bot/domain/*.yml bot/data/*.yml "$SECONDE_CHANCE_COMMUNE_NAMES" | sha256sum | cut -c1-12)
 }

@@ -8,6 +8,10 @@ cd "$ROOT"
 
 [ -x "$VENV/bin/rasa" ] || die "no Python environment in $VENV: run scripts/setup.sh first"
 
+# The commune names come from the open data, so they are written here
+# rather than kept in bot/data (knowledge/nlu_names.py).
+write_commune_names
+
 # The fingerprint covers the pipeline, the domain and the training data, so
 # a change of code alone keeps the model.
 fingerprint=$(model_fingerprint)
