@@ -19,6 +19,11 @@ start=$(date +%s)
 seconds=$(( $(date +%s) - start ))
 peak_kb=$(grep "Maximum resident set size" "$out/time.log" | awk '{print $NF}')
 
+# scripts/train.sh writes the training time beside the model it trains.
+train_seconds_file="${model%.tar.gz}.train-seconds"
+train_seconds=$(cat "$train_seconds_file" 2>/dev/null || echo 0)
+
 PYTHONPATH="$ROOT" "$VENV/bin/python" bench/summarize_nlu.py "$out" --test-set tests/nlu/data/test_set.yml \
+  --train-seconds "$train_seconds" \
   --model "models/$(basename "$model")" --seconds "$seconds" --peak-kb "$peak_kb"
 log "wrote the held-out test set section of bench/nlu.md"

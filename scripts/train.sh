@@ -18,8 +18,11 @@ fingerprint=$(model_fingerprint)
 model="$ROOT/models/seconde-chance-$fingerprint.tar.gz"
 if [ ! -f "$model" ]; then
   log "training the model $fingerprint (several minutes)"
+  start=$(date +%s)
   PYTHONPATH="$ROOT" "$VENV/bin/rasa" train \
     --domain bot/domain --data bot/data --config config.yml \
     --out models --fixed-model-name "seconde-chance-$fingerprint" >&2
+  # bench/nlu_test_set.sh reports this duration on bench/nlu.md.
+  echo $(( $(date +%s) - start )) > "${model%.tar.gz}.train-seconds"
 fi
 echo "$model"
