@@ -408,6 +408,13 @@ DESPAIR = _patterns(
     r"(?! (en|au|a l) (maths?|francais|anglais|orthographe|histoire|physique|chimie|sport|dessin|cours|classe|"
     r"lecture|calcul|espagnol|allemand|info|informatique)\b| a l aise\b)",
     r"personne (ne )?m aime",
+    r"personne (ne )?me comprend\b",
+    # "je suis toute seule", not "je suis seule avec mon bébé" nor "seul à la maison".
+    r"\bje suis (tout |toute |tt |trop |tellement |si )?seule?s?\b"
+    r"(?! (a|au|aux|avec|chez|ce|cette|pour|dans|en|sur|le|la|les|devant|de|du|des|depuis|pendant|quand)\b)",
+    r"\bje pleure (tous les soirs|tous les jours|toutes les nuits|tout le temps|chaque soir|chaque nuit|h24)\b",
+    r"\bj ai plus (de |la )?force\b",
+    r"\b(ca|sa) (ira|va) jamais (aller )?mieux\b",
     r"\bdeprim",
     r"\bmal etre\b",
     r"\bdepression\b",

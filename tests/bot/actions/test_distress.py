@@ -25,6 +25,10 @@ RISK_CASES = [
     ("ma mère m'a mis à la porte", distress.HOMELESS, 2),
     ("mon oncle m'a violée", distress.SEXUAL_VIOLENCE, 2),
     ("je me sens nul personne m'aime", distress.DESPAIR, 1),
+    ("personne ne me comprend je suis toute seule", distress.DESPAIR, 1),
+    ("jsuis tt seul", distress.DESPAIR, 1),
+    ("je pleure tous les soirs jai plus de force", distress.DESPAIR, 1),
+    ("jai l'impression que ça ira jamais mieux", distress.DESPAIR, 1),
 ]
 
 
@@ -61,6 +65,9 @@ def test_assess_hyperbole_not_distress(message):
         "jai arrêté le lycée l'an dernier je peux reprendre?",
         "il me faut un violon pour le conservatoire",
         "la formation en violence routière",
+        "je suis seule avec mon bébé, je peux reprendre une formation ?",
+        "je suis seul à la maison ce soir",
+        "je suis seul pour chercher, mes parents m'aident pas",
     ],
 )
 def test_assess_ordinary_messages(message):
