@@ -409,7 +409,7 @@ DESPAIR = _patterns(
     r"lecture|calcul|espagnol|allemand|info|informatique)\b| a l aise\b)",
     r"personne (ne )?m aime",
     r"personne (ne )?me comprend\b",
-    # "je suis toute seule", not "je suis seule avec mon bébé" nor "seul à la maison".
+    # Being alone counts unless a place or company follows ("seule avec mon bébé").
     r"\bje suis (tout |toute |tt |trop |tellement |si )?seule?s?\b"
     r"(?! (a|au|aux|avec|chez|ce|cette|pour|dans|en|sur|le|la|les|devant|de|du|des|depuis|pendant|quand)\b)",
     r"\bje pleure (tous les soirs|tous les jours|toutes les nuits|tout le temps|chaque soir|chaque nuit|h24)\b",
