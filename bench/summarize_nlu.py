@@ -310,8 +310,8 @@ CUE_NOTE = (
 LOCATION_NOTE = (
     "Two location figures are given. The `location` entity F1 compares the entity spans the model "
     "tags with the annotated ones. DIET gets, through `bot.nlu.commune_featurizer.CommuneNameFeaturizer`, "
-    "a feature on the words of every commune name of the open data, held-out folds included, as the "
-    "running assistant does. The bot does not rely on them alone: `bot.actions.lookup.place_in_message` "
+    "a feature on the words of every commune name of the open data, including names that no training "
+    "example contains, as the running assistant does. The bot does not rely on them alone: `bot.actions.lookup.place_in_message` "
     "also looks for commune names, postal codes and département numbers in the whole message. "
     "The second figure is that of the place `place_in_message` returns, which the search actions use: "
     "correct when it is the commune (or the homonyms offered as buttons) that the annotated entities name; "
