@@ -477,6 +477,11 @@ THIRD_PARTY = _patterns(
     r"\b(ma|mon|une|un) (meilleure? )?(pote|amie?|copine|copain|soeur|frere|cousine?|fils|fille|eleve|enfant|ado)\b"
     r"[^.?!]*\b(m a confie|m a dit|dit qu|a poste|a envoye|a avale|a pris)\b",
     r"\b(il|elle) se les fait (lui|elle) meme\b",
+    # "mon fils est très déprimé", "ma pote a l'air déprimée", but not "je suis
+    # déprimé depuis que mon fils est parti", where the writer is the one in despair.
+    r"^(?!.*\bje suis\b.*\bdeprim)"
+    r".*\b(ma|mon|une|un|son|sa|notre) (meilleure? )?(pote|amie?|copine|copain|soeur|frere|cousine?|fils|fille|eleve|"
+    r"enfant|ado)\b[^.?!]*\b(est|a l air|semble|parait|devient)( tres| trop| vraiment| completement)? deprim",
 )
 
 # Hyperbole and jokes that borrow the words of distress.

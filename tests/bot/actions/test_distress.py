@@ -80,6 +80,21 @@ def test_assess_third_party():
     assert distress.SUICIDE in assessment.situations
 
 
+@pytest.mark.parametrize(
+    "message", ["mon fils est très déprimé depuis qu'il a quitté l'école", "ma pote a l'air déprimée"]
+)
+def test_assess_third_party_despair(message):
+    assessment = assess(message)
+    assert assessment.third_party
+    assert distress.DESPAIR in assessment.situations
+
+
+def test_assess_own_despair_about_relative():
+    assessment = assess("je suis déprimé depuis que mon fils est parti")
+    assert not assessment.third_party
+    assert distress.DESPAIR in assessment.situations
+
+
 def test_assess_joke_marker_does_not_hide_self_harm():
     assessment = assess("mdr je me scarifie tous les soirs")
     assert not assessment.hyperbole
