@@ -270,6 +270,9 @@ SEXUAL_VIOLENCE = _patterns(
     r"agress\w* sexuel",
     r"\babus(e|ee|er|ait|ent)? (sexuel\w*|de moi)\b",
     r"\bete abusee?\b",
+    # « il m'a forcée à coucher », also typed « il ma forcé ».
+    r"\b(m a|ma|m ont|mont) (force|forcee|oblige|obligee) a (coucher|faire l amour|le sucer|des trucs sexuels|"
+    r"des choses sexuelles|me deshabiller|envoyer des nudes)\b",
     r"\btouche(r)? (mes|ma) (parties|seins|sexe|fesses|cuisses|poitrine)",
     r"\bmains? (aux|sur (mes|les)) (fesses|seins|cuisses|poitrine)\b",
     # "ta réponse me touche" is about feelings: a person must do the touching,
@@ -409,6 +412,13 @@ DESPAIR = _patterns(
     r"lecture|calcul|espagnol|allemand|info|informatique)\b| a l aise\b)",
     r"personne (ne )?m aime",
     r"personne (ne )?me comprend\b",
+    r"personne (ne )?m ?aimerait\b",
+    # « plus rien ne va », not « plus rien ne va dans cette formation ».
+    r"\bplus rien (ne |qui )?va\b(?! (dans|avec|sur|pour|en|au|a)\b)",
+    r"\bje suis (vraiment |completement )?a bout\b(?! de souffle\b)",
+    # « jmange plus jdors plus »: neither eating nor sleeping any more.
+    r"\bje (mange|dors) (presque |quasi )?plus\b(?! (de|d|du|des|bien|mal|trop|tard)\b)"
+    r".*\bje (mange|dors) (presque |quasi )?plus\b(?! (de|d|du|des|bien|mal|trop|tard)\b)",
     # Being alone counts unless a place or company follows ("seule avec mon bébé").
     r"\bje suis (tout |toute |tt |trop |tellement |si )?seule?s?\b"
     r"(?! (a|au|aux|avec|chez|ce|cette|pour|dans|en|sur|le|la|les|devant|de|du|des|depuis|pendant|quand)\b)",

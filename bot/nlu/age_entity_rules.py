@@ -8,8 +8,8 @@
 2. A département number is not an age. DIET learns that a bare number of two digits is often an age ("j'ai 19
 ans", "19"). After « du », « le », « dans le » or « en », and without « ans »
 after it, such a number names a département: « celle du 26 », « je suis
-dans le 93 ». Left as an age, it would set the age slot to 26 and give the
-over-25 answer to a young person who only named the Drôme.
+dans le 93 », « un cio vers 13 ». Left as an age, it would set the age slot
+to 26 and give the over-25 answer to a young person who only named the Drôme.
 
 The component runs after the entity extractor and the synonym mapper: it
 adds the stated age when no `age` entity was found, and relabels the
@@ -41,8 +41,8 @@ AGE_ENTITY = "age"
 LOCATION_ENTITY = "location"
 
 # Words before a number that make it a département: « du 26 », « le 93 »,
-# « dans le 13 », « en 75 » (« en 2024 » has four digits and is no age).
-_DEPARTEMENT_BEFORE = re.compile(r"(?:\bdu|\ble|\bdans\s+le|\ben)\s*$", re.IGNORECASE)
+# « dans le 13 », « en 75 », « vers 13 » (« en 2024 » has four digits and is no age).
+_DEPARTEMENT_BEFORE = re.compile(r"(?:\bdu|\ble|\bdans\s+le|\ben|\bvers)\s*$", re.IGNORECASE)
 # « du 26 ans » does not occur, but « le 19 ans » could be a typo of an age.
 _YEARS_AFTER = re.compile(r"^\s*(?:ans?|a)\b", re.IGNORECASE)
 _DEPARTEMENT_NUMBER = re.compile(r"^(?:0?[1-9]|[1-8]\d|9[0-5]|2[ab])$", re.IGNORECASE)

@@ -29,6 +29,11 @@ RISK_CASES = [
     ("jsuis tt seul", distress.DESPAIR, 1),
     ("je pleure tous les soirs jai plus de force", distress.DESPAIR, 1),
     ("jai l'impression que ça ira jamais mieux", distress.DESPAIR, 1),
+    ("ya plus rien qui va", distress.DESPAIR, 1),
+    ("jsuis a bout", distress.DESPAIR, 1),
+    ("personne maimerait si je partais", distress.DESPAIR, 1),
+    ("jmange plus jdors plus", distress.DESPAIR, 1),
+    ("mon copain ma forcé a coucher", distress.SEXUAL_VIOLENCE, 2),
 ]
 
 
@@ -68,6 +73,9 @@ def test_assess_hyperbole_not_distress(message):
         "je suis seule avec mon bébé, je peux reprendre une formation ?",
         "je suis seul à la maison ce soir",
         "je suis seul pour chercher, mes parents m'aident pas",
+        "je mange plus de viande, je dors pas mal",
+        "il y a plus rien qui va dans cette formation ?",
+        "je suis à bout de souffle après le sport",
     ],
 )
 def test_assess_ordinary_messages(message):

@@ -24,6 +24,7 @@ def _message_with_age(text, number):
         ("en 75 y a quoi", "75"),
         ("Celle DU 2A", "2A"),
         ("le 07", "07"),
+        ("y a un cio vers 13 ?", "13"),
     ],
 )
 def test_departement_number_becomes_location(text, number):
@@ -46,6 +47,7 @@ def test_departement_number_becomes_location(text, number):
         ("j'ai eu 17 en maths", "17"),
         ("du haut de mes 16 ans", "16"),
         ("je suis né en 2008", "2008"),
+        ("je suis parti vers 17 ans", "17"),
     ],
 )
 def test_ages_stay_ages(text, number):
