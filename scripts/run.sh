@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what is needed, then run every process of the service in the
 # foreground: action server, Rasa with the widget channel, demo page.
-# Ctrl-C stops them all.
+# Ctrl-C stops them all; in the background, where bash ignores SIGINT, use
+# `kill PID` (SIGTERM).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/env.sh"

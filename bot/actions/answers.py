@@ -40,11 +40,13 @@ SCHEME_KEYWORDS = {
     "mission_locale": (r"missions? locales?", r"\bml\b"),
     "psad": (r"\bpsad\b", r"plate ?forme de suivi"),
     "mlds": (r"\bmlds\b", r"mission de lutte contre le decrochage"),
-    "e2c": (r"\be2c\b", r"ecole de la (2e|2eme|deuxieme|seconde) chance"),
-    "epide": (r"\bepide\b",),
+    # « le2c », « lepide »: the article glued on when the apostrophe is left out.
+    "e2c": (r"\bl?e2c\b", r"ecole de la (2e|2eme|deuxieme|seconde) chance"),
+    "epide": (r"\bl?epide\b",),
     "micro_lycee": (r"micro ?lycee", r"lycee de la nouvelle chance"),
     "service_civique": (r"service civique",),
-    "cej": (r"\bcej\b", r"contrat d engagement"),
+    # The CEJ replaced the Garantie jeunes on 1 March 2022.
+    "cej": (r"\bcej\b", r"contrat d engagement", r"garantie jeunes?"),
     "apprentissage": (r"apprenti", r"alternance"),
     "daeu": (r"\bdaeu\b",),
     "vae": (r"\bvae\b", r"validation des acquis"),

@@ -18,6 +18,12 @@ def test_schemes_in_text_order():
     assert schemes_in_text("c quoi la différence entre l'E2C et l'EPIDE") == ["e2c", "epide"]
 
 
+def test_schemes_in_text_glued_article_and_old_name():
+    assert schemes_in_text("lepide cest quoi") == ["epide"]
+    assert schemes_in_text("c koi le2c") == ["e2c"]
+    assert schemes_in_text("c koi la garantie jeune") == ["cej"]
+
+
 def test_explain_two_schemes(run_action):
     result = run_action(ActionExplainScheme(), make_tracker("difference entre e2c et epide", "ask_scheme"))
     assert result.responses == ["utter_scheme_e2c", "utter_scheme_epide"]
