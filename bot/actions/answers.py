@@ -22,8 +22,10 @@ from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
+    field_in_text,
     search_places,
     search_requested_places,
+    search_trainings,
     user_age,
 )
 from knowledge.helplines import load_helplines
@@ -278,6 +280,12 @@ class ActionHandleFallback(SafetyFirstAction):
             if known_types:
                 return search_requested_places(dispatcher, tracker, outcome)
             return continue_with_location(dispatcher, tracker, outcome)
+
+        # A field alone ("mecanique" after the bot asked for a trade) is a
+        # training search that the model did not recognise.
+        field = next(iter(tracker.get_latest_entity_values("field")), None) or field_in_text(text)
+        if short_message and field:
+            return search_trainings(dispatcher, tracker)
 
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent == "out_of_scope":

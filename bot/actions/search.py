@@ -220,7 +220,7 @@ def search_trainings(
     events: List[EventType] = []
     field = (
         next(iter(tracker.get_latest_entity_values("field")), None)
-        or _field_in_text(tracker.latest_message.get("text") or "")
+        or field_in_text(tracker.latest_message.get("text") or "")
         or tracker.get_slot("field")
     )
     diploma = next(iter(tracker.get_latest_entity_values("diploma")), None) or tracker.get_slot("diploma")
@@ -258,7 +258,7 @@ def search_trainings(
     return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
 
 
-def _field_in_text(text: Text) -> Optional[Text]:
+def field_in_text(text: Text) -> Optional[Text]:
     """Return a training field named in the text, for when the model found none."""
     field_for_text = getattr(knowledge.trainings, "field_for_text", None)
     return field_for_text(text) if field_for_text else None

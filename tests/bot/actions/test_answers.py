@@ -98,6 +98,13 @@ def test_fallback_place_name_resumes_search(run_action):
     assert {card["type"] for card in result.cards} == {"cio"}
 
 
+def test_fallback_field_alone_searches_trainings(run_action):
+    tracker = make_tracker("mecanique", "nlu_fallback", slots=LYON)
+    result = run_action(ActionHandleFallback(), tracker)
+    assert "utter_trainings_intro" in result.responses
+    assert result.slot("field") == "mécanique"
+
+
 def test_fallback_once_asks_rephrase(run_action):
     result = run_action(ActionHandleFallback(), make_tracker("ghhhh bbbbv", "nlu_fallback"))
     assert result.responses == ["utter_ask_rephrase"]
