@@ -128,7 +128,22 @@ def locate_in_text(index: LocationIndex, text: str) -> Optional[Resolution]:
     if name_match is not None and name_match.query in index.departement_names:
         # "Mérignac en Gironde": a commune named next to its département.
         in_departement = _commune_in_named_departement(index, tokens, name_match)
-        return in_departement or resolve_location(index, name_match.query)
+        if in_departement is not None:
+            return in_departement
+        other_departement = next(
+            (
+                index.departement_names[match.query]
+                for match in matches
+                if match.query in index.departement_names and match.query != name_match.query
+            ),
+            None,
+        )
+        qualifier = (
+            _adjacent_qualifier(index, tokens, name_match.end_token) or postal_code or departement_code
+            or other_departement
+        )
+        commune = _commune_named_as_departement(index, tokens, name_match, qualifier)
+        return commune or resolve_location(index, name_match.query)
     if name_match is not None:
         # A département named elsewhere ("à Évry, dans l'Essonne") can settle an ambiguous name.
         departement_code = departement_code or next(
@@ -179,6 +194,31 @@ def _commune_in_named_departement(
             if resolution.found and resolution.commune is not None:
                 if resolution.commune.departement_code == code:
                     return resolution
+    return None
+
+
+def _commune_named_as_departement(
+    index: LocationIndex, tokens: list[_Token], match: _Match, qualifier: Optional[str]
+) -> Optional[Resolution]:
+    """Return the commune that shares its name with a département, when the text points to it.
+
+    « Vienne (38) », « Vienne en Isère » and « à Vienne » name the commune of
+    the Isère; « dans la Vienne » and « Vienne » alone name the département.
+    """
+    if match.query not in index.names:
+        return None
+    departement = index.departement_names[match.query]
+    if qualifier is not None and qualifier != departement:
+        resolution = resolve_location(index, f"{match.query} {qualifier}")
+        if resolution.found and resolution.commune is not None:
+            return resolution
+    previous = tokens[match.start_token - 1].normalized if match.start_token > 0 else ""
+    codes = {entry.insee_code for entry in index.names[match.query]}
+    if previous == "a" and len(codes) == 1:
+        commune = index.communes[codes.pop()]
+        resolution = resolve_location(index, f"{match.query} {commune.departement_code}")
+        if resolution.found and resolution.commune is not None:
+            return resolution
     return None
 
 
