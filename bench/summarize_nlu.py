@@ -54,6 +54,7 @@ class Prediction(NamedTuple):
     true: str
     predicted: str
     confidence: float
+    text: str = ""
 
 
 def _load(path: Path) -> Any:
@@ -70,7 +71,12 @@ def load_predictions(report_dir: Path) -> List[Prediction]:
         for row in _load(path):
             prediction = row.get("intent_prediction") or {}
             predictions.append(
-                Prediction(row["intent"], prediction.get("name") or "", float(prediction.get("confidence") or 0.0))
+                Prediction(
+                    row["intent"],
+                    prediction.get("name") or "",
+                    float(prediction.get("confidence") or 0.0),
+                    row.get("text") or "",
+                )
             )
     return predictions
 
@@ -367,6 +373,20 @@ def summary_rows(predictions: List[Prediction], entities: Dict[str, Any]) -> Lis
     return rows
 
 
+def missed_distress_lines(predictions: List[Prediction]) -> List[str]:
+    """Return a sentence that lists the distress messages predicted as another intent, if any."""
+    missed = [p for p in predictions if p.true == DISTRESS_INTENT and p.predicted != DISTRESS_INTENT]
+    if not missed:
+        return []
+    listed = "; ".join(f"« {p.text} » (read as {p.predicted})" for p in missed)
+    return [
+        f"Distress messages missed by the model and the rule layer: {listed}. Both see each message alone; "
+        "a reply to the bot's question about suicide (« oui… ») is read with that question by "
+        "`bot.actions.safety.answer_suicide_followup`.",
+        "",
+    ]
+
+
 def cross_validation_section(args: argparse.Namespace, predictions: List[Prediction], entities: Dict) -> List[str]:
     threshold = configured_threshold()
     with_fallback = with_threshold(predictions, threshold)
@@ -391,6 +411,7 @@ def cross_validation_section(args: argparse.Namespace, predictions: List[Predict
         *location_rows(bot_location_figures(args.report_dir, args.data)),
         f"| intent macro-F1 without the fallback | {macro_f1(predictions):.3f} | | |",
         "",
+        *missed_distress_lines(with_fallback),
         "### Choice of the fallback threshold",
         "",
         "A message under the threshold gets « je n'ai pas compris, peux-tu reformuler ? », then the offer "
