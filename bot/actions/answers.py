@@ -42,7 +42,7 @@ SCHEME_KEYWORDS = {
     "mission_locale": (r"missions? locales?", r"\bml\b"),
     "psad": (r"\bpsad\b", r"plate ?forme de suivi"),
     "mlds": (r"\bmlds\b", r"mission de lutte contre le decrochage"),
-    # « le2c », « lepide »: the article glued on when the apostrophe is left out.
+    # Without the apostrophe the article sticks to the name: « le2c », « lepide ».
     "e2c": (r"\bl?e2c\b", r"ecole de la (2e|2eme|deuxieme|seconde) chance"),
     "epide": (r"\bl?epide\b",),
     "micro_lycee": (r"micro ?lycee", r"lycee de la nouvelle chance"),
