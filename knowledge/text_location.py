@@ -130,31 +130,15 @@ def locate_in_text(index: LocationIndex, text: str) -> Optional[Resolution]:
         in_departement = _commune_in_named_departement(index, tokens, name_match)
         if in_departement is not None:
             return in_departement
-        other_departement = next(
-            (
-                index.departement_names[match.query]
-                for match in matches
-                if match.query in index.departement_names and match.query != name_match.query
-            ),
-            None,
-        )
         qualifier = (
             _adjacent_qualifier(index, tokens, name_match.end_token) or postal_code or departement_code
-            or other_departement
+            or _departement_named_elsewhere(index, matches, name_match)
         )
         commune = _commune_named_as_departement(index, tokens, name_match, qualifier)
         return commune or resolve_location(index, name_match.query)
     if name_match is not None:
         # A département named elsewhere ("à Évry, dans l'Essonne") can settle an ambiguous name.
-        departement_code = departement_code or next(
-            (
-                index.departement_names[match.query]
-                for match in matches
-                if match.query in index.departement_names
-                and (match.end_token <= name_match.start_token or match.start_token >= name_match.end_token)
-            ),
-            None,
-        )
+        departement_code = departement_code or _departement_named_elsewhere(index, matches, name_match)
         qualifier = _adjacent_qualifier(index, tokens, name_match.end_token) or postal_code or departement_code
         if qualifier is not None:
             resolution = resolve_location(index, f"{name_match.query} {qualifier}")
@@ -169,6 +153,19 @@ def locate_in_text(index: LocationIndex, text: str) -> Optional[Resolution]:
     if departement_code is not None:
         return resolve_location(index, departement_code)
     return _typo_match(index, tokens)
+
+
+def _departement_named_elsewhere(index: LocationIndex, matches: list[_Match], name_match: _Match) -> Optional[str]:
+    """Return the code of a département whose name is matched outside `name_match`, if any."""
+    return next(
+        (
+            index.departement_names[match.query]
+            for match in matches
+            if match.query in index.departement_names
+            and (match.end_token <= name_match.start_token or match.start_token >= name_match.end_token)
+        ),
+        None,
+    )
 
 
 def _commune_in_named_departement(

@@ -22,7 +22,7 @@ from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
-    field_in_text,
+    field_in_message,
     search_places,
     search_requested_places,
     search_trainings,
@@ -283,8 +283,7 @@ class ActionHandleFallback(SafetyFirstAction):
 
         # A field alone ("mecanique" after the bot asked for a trade) is a
         # training search that the model did not recognise.
-        field = next(iter(tracker.get_latest_entity_values("field")), None) or field_in_text(text)
-        if short_message and field:
+        if short_message and field_in_message(tracker):
             return search_trainings(dispatcher, tracker)
 
         intent = tracker.latest_message.get("intent", {}).get("name")

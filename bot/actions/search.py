@@ -218,11 +218,7 @@ def search_trainings(
 ) -> List[EventType]:
     """Show trainings for a field and the re-entry structures near the user."""
     events: List[EventType] = []
-    field = (
-        next(iter(tracker.get_latest_entity_values("field")), None)
-        or field_in_text(tracker.latest_message.get("text") or "")
-        or tracker.get_slot("field")
-    )
+    field = field_in_message(tracker) or tracker.get_slot("field")
     diploma = next(iter(tracker.get_latest_entity_values("diploma")), None) or tracker.get_slot("diploma")
     age = user_age(tracker)
     if age is not None:
@@ -258,10 +254,13 @@ def search_trainings(
     return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
 
 
-def field_in_text(text: Text) -> Optional[Text]:
-    """Return a training field named in the text, for when the model found none."""
+def field_in_message(tracker: Tracker) -> Optional[Text]:
+    """Return the training field of the latest message: the model's entity, else a field named in the text."""
+    entity = next(iter(tracker.get_latest_entity_values("field")), None)
+    if entity:
+        return entity
     field_for_text = getattr(knowledge.trainings, "field_for_text", None)
-    return field_for_text(text) if field_for_text else None
+    return field_for_text(tracker.latest_message.get("text") or "") if field_for_text else None
 
 
 def _show_trainings(
