@@ -15,9 +15,9 @@ The file is written at set-up from the knowledge database (see
 open data that the repository does not hold.
 
 NOTE: one-word names that are ordinary French words (« Bar », « Vue ») or words
-of `knowledge.wordlists.common_words` are left out, except those of large
-cities (« Tours », « Nice »), so that the feature does not fire on everyday
-words. The resolution step (`knowledge.text_location`) still reads those names
+of `knowledge.wordlists.common_words` are left out, so that the feature does
+not fire on everyday words. Large cities (« Tours », « Nice ») are kept. The
+resolution step (`knowledge.text_location`) still reads those names
 with its own context rules.
 """
 
@@ -73,8 +73,8 @@ def commune_names(index: LocationIndex) -> list[str]:
 def write_names_file(index: LocationIndex, path: Path) -> int:
     """Write the names, one per line, and return how many there are.
 
-    The file is rewritten only when its content changes, so that a model
-    trained on it keeps its fingerprint.
+    The file is rewritten only when its content changes, so that its date
+    tells when the names last changed.
     """
     names = commune_names(index)
     content = _HEADER + "".join(name + "\n" for name in names)
