@@ -26,7 +26,7 @@ from .config import Settings, load_settings
 from .db import DatabaseNotReadyError, get_engine, session_scope
 from .index import CommuneRef, LocationIndex, clear_index_cache, get_index
 from .place_types import PlaceType, load_place_types
-from .resolve import Resolution, find_location_in_text, resolve_location
+from .resolve import Resolution, find_location_in_text, resembles_place_name, resolve_location
 from .search import (
     PlaceHit,
     TrainingHit,
@@ -56,6 +56,7 @@ __all__ = [
     "load_place_types",
     "load_settings",
     "nearest_places",
+    "resembles_place_name",
     "resolve_location",
     "search_trainings",
     "session_scope",

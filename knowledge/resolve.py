@@ -36,6 +36,7 @@ __all__ = [
     "CommuneRef",
     "Resolution",
     "find_location_in_text",
+    "resembles_place_name",
     "resolve_location",
 ]
 
@@ -58,6 +59,9 @@ FUZZY_CUTOFF_LARGE_CITY = 85.0
 LARGE_CITY_POPULATION = 100_000
 # Fuzzy matches within this many points of the best one are offered as candidates.
 FUZZY_TIE_MARGIN = 1.0
+# An unknown query this close to a name (rapidfuzz ratio) reads as a misspelt
+# place: "bordo" (83) is, "c'est loin" (67) and "la vue est belle" (69) are not.
+RESEMBLANCE_CUTOFF = 80.0
 
 _DOT_COORDINATES = re.compile(r"^\(?\s*([-+]?\d{1,2}\.\d+)\s*[,; ]\s*([-+]?\d{1,3}\.\d+)\s*\)?$")
 # French decimal commas need another separator: "45,767; 4,88" or "45,767 4,88".
@@ -556,6 +560,34 @@ def _resolve_fuzzy(
     if not refs:
         return None
     return _result_from_refs(index, query, refs, qualifier, kind="fuzzy", fuzzy_score=score)
+
+
+def resembles_place_name(index_or_session: IndexOrSession, query: str) -> bool:
+    """Return whether an unresolved query still looks like a misspelt place name.
+
+    The bot quotes such a query back ("je ne trouve pas « bordo »") and
+    requests the spelling. For any other sentence it requests a town or a
+    postal code, because « c'est loin » quoted as a commune reads oddly.
+
+    Args:
+        index_or_session: a LocationIndex or a Session, as for `resolve_location`.
+        query: the text that `resolve_location` did not find.
+
+    Returns:
+        True for a number (a postal code or a département that does not
+        exist), or for a text close to a commune or département name with
+        the same first letter.
+    """
+    normalized = normalize_name(query or "")
+    if not normalized:
+        return False
+    if normalized.replace(" ", "").isdigit():
+        return True
+    index = _as_index(index_or_session)
+    choices = index.fuzzy_choices.get(normalized[0], ())
+    return process.extractOne(
+        normalized, choices, scorer=fuzz.ratio, score_cutoff=RESEMBLANCE_CUTOFF
+    ) is not None
 
 
 def _is_large_city_name(index: LocationIndex, key: str) -> bool:

@@ -92,12 +92,15 @@ def answer_unresolved(
     if outcome.query == "ta position":
         dispatcher.utter_message(response="utter_position_not_found")
         return
-    if not _PLACE_NAME_PATTERN.match(outcome.query):
-        # Quote back only what looks like a place name: markup, code or a
-        # whole paragraph would read as a strange answer.
+    query = outcome.query.strip()
+    if not _PLACE_NAME_PATTERN.match(query) or not knowledge.resembles_place_name(
+        lookup.get_index(), query
+    ):
+        # Quote back only what looks like a misspelt place name: markup, code
+        # or a sentence (« c'est loin ») would read as a strange answer.
         dispatcher.utter_message(response="utter_location_not_understood")
         return
-    dispatcher.utter_message(response="utter_location_not_found", query=outcome.query.strip())
+    dispatcher.utter_message(response="utter_location_not_found", query=query)
 
 
 def show_places(

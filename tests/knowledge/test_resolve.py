@@ -5,7 +5,12 @@ import math
 
 import pytest
 
-from knowledge.resolve import find_location_in_text, parse_coordinates, resolve_location
+from knowledge.resolve import (
+    find_location_in_text,
+    parse_coordinates,
+    resembles_place_name,
+    resolve_location,
+)
 
 
 def haversine(lat1, lon1, lat2, lon2):
@@ -445,3 +450,16 @@ def test_resolve_city_with_city_wide_postal_code(index):
 
 def test_find_in_text_city_wide_postal_code(index):
     assert find_location_in_text(index, "j'habite 75000").commune.insee_code == "75056"
+
+
+@pytest.mark.parametrize("query", ["bordo", "lyonnn", "99999"])
+def test_unknown_query_resembles_place_name(index, query):
+    assert resolve_location(index, query).status == "not_found"
+    assert resembles_place_name(index, query)
+
+
+@pytest.mark.parametrize(
+    "query", ["c'est loin", "la vue est belle", "je vais au bar", "j'ai sept ans de retard", "chez moi", ""]
+)
+def test_sentence_does_not_resemble_place_name(index, query):
+    assert not resembles_place_name(index, query)

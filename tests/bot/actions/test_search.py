@@ -62,6 +62,21 @@ def test_find_places_unknown_location(run_action):
     assert result.messages[0]["query"] == "Bruxelles"
 
 
+def test_misspelt_town_is_quoted_back(run_action):
+    tracker = make_tracker("bordo", "inform_location", slots={"pending_search": "place"})
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.responses == ["utter_location_not_found"]
+    assert result.messages[0]["query"] == "bordo"
+
+
+def test_sentence_read_as_place_is_not_quoted(run_action):
+    # The model took these answers to « dans quelle ville ? » for a place.
+    for text in ("c'est loin", "la vue est belle", "ma soeur s'appelle Laure"):
+        tracker = make_tracker(text, "inform_location", slots={"pending_search": "place"})
+        result = run_action(ActionHandleLocation(), tracker)
+        assert result.responses == ["utter_location_not_understood"], text
+
+
 def test_find_places_none_near_points_to_locator(run_action):
     # Mayotte has no Mission locale row in the data.
     tracker = make_tracker("mission locale à Mamoudzou", "find_place",
