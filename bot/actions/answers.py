@@ -18,6 +18,7 @@ from bot.actions.handoff import (
     answer_escalation,
     request_counsellor,
 )
+from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, foreign_language
 from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
@@ -245,9 +246,10 @@ class ActionHandleYesNo(SafetyFirstAction):
 class ActionHandleFallback(SafetyFirstAction):
     """Reply to a message the model did not understand or found out of scope.
 
-    In order: a pending search takes a place name, then the rule layer checks
-    for distress and hyperbole, then the user is asked to rephrase. After two
-    failures in a row, the bot offers a counsellor instead.
+    In order: the rule layer checks for distress and hyperbole, a message in
+    another language gets the reply that the bot speaks French only, a
+    pending search takes a place name, then the user is asked to rephrase.
+    After two failures in a row, the bot offers a counsellor instead.
     """
 
     def name(self) -> Text:
@@ -269,6 +271,14 @@ class ActionHandleFallback(SafetyFirstAction):
                 dispatcher.utter_message(response="utter_distress_checkin")
                 return [SlotSet("last_question", "checkin")]
             dispatcher.utter_message(response="utter_ask_rephrase_emoji")
+            return []
+
+        language = foreign_language(text)
+        if language is not None:
+            logger.info("Message in language %s in conversation %s.", language, conversation_ref(tracker.sender_id))
+            dispatcher.utter_message(
+                response="utter_french_only", translation=FRENCH_ONLY_TRANSLATIONS[language]
+            )
             return []
 
         # A place the model did not recognise ("Villeurbane" alone) is still

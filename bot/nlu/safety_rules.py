@@ -16,7 +16,11 @@ It runs after the model's intent classifier and the FallbackClassifier:
   alternance ?" was read as teacher_question at 0.62);
 * a message with no letter or digit (emoji, punctuation) and a message whose
   words are all unknown to the language model get ``nlu_fallback``, because
-  the model otherwise picks an intent with high confidence at random.
+  the model otherwise picks an intent with high confidence at random;
+* a message in another language than French (`bot.actions.language`) gets
+  ``nlu_fallback``, whose action answers that the bot speaks French, in that
+  language too. The model, trained on French, read « I want to kill myself »
+  as goodbye, and the distress rules read French only.
 
 NOTE: "unknown to the language model" means no spaCy word vector; SMS
 spellings often have none, so the check applies only to messages of two or
@@ -52,6 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import knowledge
 from bot.actions.distress import assess
+from bot.actions.language import foreign_language
 from bot.nlu.adult_writer import names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
@@ -114,12 +119,12 @@ def names_a_commune(value: Any) -> bool:
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class SafetyRulesClassifier(GraphComponent):
-    """Overrule the predicted intent for distress, e-mail addresses, adult intents without an adult, and noise."""
+    """Overrule the predicted intent for distress, e-mail addresses, adult intents without an adult, noise and other languages."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """Return the default configuration: every check on."""
-        return {"distress": True, "email": True, "adult": True, "noise": True}
+        return {"distress": True, "email": True, "adult": True, "noise": True, "foreign": True}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = config
@@ -165,6 +170,11 @@ class SafetyRulesClassifier(GraphComponent):
         ):
             logger.debug("An e-mail address overruled the predicted intent.")
             self._set_intent(message, EMAIL_INTENT)
+            return
+
+        if self._config.get("foreign", True) and foreign_language(text) is not None:
+            logger.debug("A message in another language overruled the predicted intent.")
+            self._set_intent(message, FALLBACK_INTENT)
             return
 
         if (

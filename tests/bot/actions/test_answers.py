@@ -108,3 +108,10 @@ def test_fallback_field_alone_searches_trainings(run_action):
 def test_fallback_once_asks_rephrase(run_action):
     result = run_action(ActionHandleFallback(), make_tracker("ghhhh bbbbv", "nlu_fallback"))
     assert result.responses == ["utter_ask_rephrase"]
+
+
+def test_fallback_foreign_message_french_only(run_action):
+    result = run_action(ActionHandleFallback(), make_tracker("hola necesito ayuda para estudiar", "nlu_fallback"))
+    assert result.responses == ["utter_french_only"]
+    assert "112" in result.messages[0]["translation"]
+    assert "francés" in result.messages[0]["translation"]

@@ -75,6 +75,26 @@ def test_ordinary_messages_unchanged(nlp, component, text, predicted):
     assert message.get("intent")["name"] == predicted
 
 
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("I want to kill myself", "find_training"),
+        ("hello can you help me find a school", "greet"),
+    ],
+)
+def test_foreign_message_becomes_fallback(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_foreign_rule_can_be_turned_off(nlp):
+    component = SafetyRulesClassifier({**SafetyRulesClassifier.get_default_config(), "foreign": False})
+    message = _message(nlp, "hello can you help me find a school", "greet")
+    component.process([message])
+    assert message.get("intent")["name"] == "greet"
+
+
 def test_entity_keeps_unknown_words(nlp, component):
     entities = [{"entity": "location", "value": "Plouzévédé", "start": 0, "end": 10}]
     message = _message(nlp, "Plouzévédé Kerlouan", "inform_location", entities)
