@@ -46,9 +46,14 @@ _WORD = re.compile(r"\w+")
 _COORDINATES_IN_TEXT = re.compile(r"([-+]?\d{1,2}\.\d+)\s*[,;]?\s+([-+]?\d{1,3}\.\d+)")
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 _DEPARTEMENT_TOKEN = re.compile(r"^(?:\d{2}|97\d|2[ab])$", re.IGNORECASE)
-# "dans le 93", "vers le 13", "du 974", "(93)"
+# "dans le 93", "vers le 13", "vers 93", "du 974", "(93)"
 _DEPARTEMENT_MENTION = re.compile(
-    r"(?:\b(?:dans|vers|pr[eè]s)\s+(?:le|du)\s+|\bdu\s+|\(\s*)(\d{2}|97\d|2[abAB])\b(?!\s*(?:h\b|ans?\b|au\b|%|€|euros?\b|/))",
+    r"(?:\b(?:dans|vers|pr[eè]s)\s+(?:le|du)\s+|\bvers\s+|\bdu\s+|\(\s*)(\d{2}|97\d|2[abAB])\b(?!\s*(?:h\b|ans?\b|au\b|%|€|euros?\b|/))",
+    re.IGNORECASE,
+)
+# "dans le 9 3", "le 9-3": the number spelt digit by digit, as it is spoken.
+_SPOKEN_DEPARTEMENT_MENTION = re.compile(
+    r"\b(?:dans|vers|pr[eè]s|du c[oô]t[ée])\s+(?:le|du)\s+(\d)\s*[- .]\s*(\d)\b(?!\s*(?:h\b|ans?\b|%|€|euros?\b|/))",
     re.IGNORECASE,
 )
 # Ordinals written after a split city name: "Lyon 3e", "Paris 13", "Marseille 1er".
@@ -338,6 +343,11 @@ def _is_postal_code(index: LocationIndex, token: _Token) -> bool:
 def _find_departement_mention(index: LocationIndex, text: str) -> Optional[str]:
     for match in _DEPARTEMENT_MENTION.finditer(text):
         code = match.group(1).upper()
+        if code in index.departements:
+            return code
+
+    for match in _SPOKEN_DEPARTEMENT_MENTION.finditer(text):
+        code = match.group(1) + match.group(2)
         if code in index.departements:
             return code
     return None
