@@ -26,6 +26,7 @@ from .config import Settings, load_settings
 from .db import DatabaseNotReadyError, get_engine, session_scope
 from .index import CommuneRef, LocationIndex, clear_index_cache, get_index
 from .place_types import PlaceType, load_place_types
+from .regions import Region, find_region
 from .resolve import Resolution, find_location_in_text, resembles_place_name, resolve_location
 from .search import (
     PlaceHit,
@@ -43,6 +44,7 @@ __all__ = [
     "LocationIndex",
     "PlaceHit",
     "PlaceType",
+    "Region",
     "Resolution",
     "Settings",
     "TrainingHit",
@@ -51,6 +53,7 @@ __all__ = [
     "clear_index_cache",
     "field_for_text",
     "find_location_in_text",
+    "find_region",
     "get_engine",
     "get_index",
     "load_place_types",

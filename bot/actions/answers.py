@@ -285,7 +285,7 @@ class ActionHandleFallback(SafetyFirstAction):
         # a place: continue the pending search or remember it.
         short_message = len(text.split()) <= MAX_WORDS_OF_PLACE_NAME
         outcome = lookup.locate(tracker, use_slots=False, text_as_query=short_message)
-        if outcome.status in ("found", "ambiguous"):
+        if outcome.status in ("found", "ambiguous", "region"):
             known_types, _ = lookup.requested_place_types(tracker)
             if known_types:
                 return search_requested_places(dispatcher, tracker, outcome)

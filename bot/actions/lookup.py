@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 import knowledge
 from bot.actions.french import with_de
+from knowledge.regions import Region
 from knowledge.resolve import Resolution
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class SearchPoint:
 class LocationOutcome:
     """Result of looking for the user's location in a turn."""
 
-    status: Text  # "found", "ambiguous", "not_found" or "missing"
+    status: Text  # "found", "ambiguous", "region", "not_found" or "missing"
     point: Optional[SearchPoint] = None
     query: Text = ""
     candidates: List[Any] = field(default_factory=list)
@@ -97,6 +98,8 @@ class LocationOutcome:
     dominant: bool = False
     # True when the location is the default territory of the channel page.
     from_territory: bool = False
+    # The région named when the status is "region": too large to search around.
+    region: Optional[Region] = None
 
 
 def get_index() -> Any:
@@ -251,6 +254,11 @@ def locate(
 
     text = _latest_text(tracker)
     named = place_in_message(index, text, _latest_entity(tracker, "location"))
+    if named is None or named.status != "found":
+        # « en Bretagne »: the two small communes named Bretagne are not meant.
+        region = knowledge.find_region(index, text)
+        if region is not None:
+            return LocationOutcome("region", query=text, region=region)
     if named is not None:
         return named
 

@@ -76,7 +76,18 @@ def ask_location(
 def answer_unresolved(
     dispatcher: CollectingDispatcher, outcome: LocationOutcome
 ) -> None:
-    """Answer a location that is ambiguous or not found."""
+    """Reply to a location that is ambiguous, a whole région, or not found."""
+    if outcome.status == "region" and outcome.region is not None:
+        departements = lookup.get_index().departements
+        buttons = [
+            {
+                "title": f"{departements[code].name} ({code})",
+                "payload": '/inform_location{"location": "%s"}' % code,
+            }
+            for code in outcome.region.departement_codes
+        ]
+        dispatcher.utter_message(response="utter_location_region", region=outcome.region.name, buttons=buttons)
+        return
     if outcome.status == "ambiguous":
         buttons = [
             {

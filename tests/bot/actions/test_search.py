@@ -77,6 +77,33 @@ def test_sentence_read_as_place_is_not_quoted(run_action):
         assert result.responses == ["utter_location_not_understood"], text
 
 
+def test_region_offers_its_departements(run_action):
+    tracker = make_tracker("en Bretagne", "inform_location", [entity("location", "Bretagne")],
+                           slots={"pending_search": "place"})
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.responses == ["utter_location_region"]
+    assert result.messages[0]["region"] == "Bretagne"
+    payloads = [button["payload"] for button in result.messages[0]["buttons"]]
+    assert payloads == ['/inform_location{"location": "%s"}' % code for code in ("22", "29", "35", "56")]
+    assert result.cards == []
+
+
+def test_departement_button_resumes_search(run_action):
+    tracker = make_tracker('/inform_location{"location": "2A"}', "inform_location", [entity("location", "2A")],
+                           slots={"pending_search": "place", "place_type": "mission_locale"})
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.cards
+    assert result.slot("pending_search") is None
+
+
+def test_commune_named_after_region_wins(run_action):
+    tracker = make_tracker("une mission locale à Aix-en-Provence", "find_place",
+                           [entity("location", "Aix-en-Provence")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.cards
+    assert result.slot("commune_insee") == "13001"
+
+
 def test_find_places_none_near_points_to_locator(run_action):
     # Mayotte has no Mission locale row in the data.
     tracker = make_tracker("mission locale à Mamoudzou", "find_place",
