@@ -30,6 +30,10 @@ class Helpline:
     situations: Tuple[str, ...]
     sms: bool = False
     sources: Tuple[str, ...] = field(default_factory=tuple)
+    # Site of the service's written chat and the name shown for it; None
+    # when the service has no chat that was checked.
+    chat_url: Optional[str] = None
+    chat_name: Optional[str] = None
 
     @property
     def tel_uri(self) -> str:
@@ -97,6 +101,8 @@ def _parse(raw: Dict[str, Any]) -> Helplines:
                 situations=tuple(item.get("situations", ())),
                 sms=bool(item.get("sms", False)),
                 sources=tuple(item.get("sources", ())),
+                chat_url=item.get("chat_url"),
+                chat_name=item.get("chat_name"),
             )
         )
     return Helplines(last_verified=str(raw["last_verified"]), helplines=tuple(entries))

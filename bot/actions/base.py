@@ -3,7 +3,9 @@
 Whatever intent the model predicted, a message in which the rule layer finds
 a risk (level 2 or more, not hyperbole) gets the safety response instead of
 the action's own response, so that "je cherche un CAP mais je veux plus vivre" is
-never answered with a list of trainings.
+never answered with a list of trainings. A message that only says the user
+cannot phone, right after a safety response, gets the written ways of
+getting help.
 """
 
 import abc
@@ -44,8 +46,10 @@ class SafetyFirstAction(Action, abc.ABC):
         """Send the safety response for a message at risk, else run the action itself."""
         from bot.actions.safety import (
             SUICIDE_QUESTION,
+            answer_cannot_call,
             answer_distress,
             answer_suicide_followup,
+            only_cannot_call_after_safety_answer,
         )
 
         if tracker.get_slot("last_question") == SUICIDE_QUESTION:
@@ -54,6 +58,10 @@ class SafetyFirstAction(Action, abc.ABC):
             return answer_suicide_followup(dispatcher, tracker)
 
         assessment = assess(tracker.latest_message.get("text") or "")
+        if only_cannot_call_after_safety_answer(assessment, tracker):
+            # « je suis sourde, je peux pas appeler » right after the numbers:
+            # whatever the intent, the user needs the written ways.
+            return answer_cannot_call(dispatcher, tracker)
         if assessment.level >= 2 and not assessment.hyperbole:
             logger.info(
                 "Safety rules took over action %s in conversation %s (level %d).",

@@ -59,6 +59,13 @@ class Assessment:
     situations: FrozenSet[Text] = field(default_factory=frozenset)
     third_party: bool = False
     hyperbole: bool = False
+    # The writer cannot phone (deaf, no credit, cannot speak), so written
+    # ways of getting help come first. It changes no level.
+    cannot_call: bool = False
+    # The message names a young person (« mon fils », « un élève ») and
+    # states no distress of the writer. From an adult writer, such a
+    # message is about that young person.
+    about_young_person: bool = False
 
     @property
     def is_distress(self) -> bool:
@@ -118,8 +125,9 @@ def assess(text: Text) -> Assessment:
         text: The user's message as typed.
 
     Returns:
-        The level, the situations found, and whether the message is about
-        someone else or looks like hyperbole.
+        The level, the situations found, whether the message is about
+        someone else or looks like hyperbole, whether the writer cannot
+        phone, and whether it names a young person.
     """
     normalized = normalize(text)
     situations: Set[Text] = set()
@@ -173,4 +181,7 @@ def assess(text: Text) -> Assessment:
         situations=frozenset(situations),
         third_party=matches_any(patterns.THIRD_PARTY, normalized),
         hyperbole=hyperbole,
+        cannot_call=matches_any(patterns.CANNOT_CALL, normalized),
+        about_young_person=matches_any(patterns.YOUNG_PERSON, normalized)
+        and not matches_any(patterns.WRITER_DISTRESS, normalized),
     )

@@ -519,3 +519,43 @@ CLEAR_NO = _patterns(
     r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
     r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",
 )
+
+# The writer cannot phone, so the numbers alone do not reach them: deaf or
+# hard of hearing, no phone or no credit, or unable to speak or to dare to.
+# "je peux pas appeler ma mère" is about one person, not about phoning.
+CANNOT_CALL = _patterns(
+    r"\b(sourde?s?|malentendante?s?|mal entendante?s?)\b(?! oreille)",
+    r"\b(peux|peut|pourrai|pourrais|arrive|ose) (pas|plus) (a )?(les |l |le |la |vous |te )?"
+    r"(appeler|telephoner|passer (un|d) appels?)\b"
+    r"(?! (a |au |aux )?(ma|mon|mes|sa|son|ses|leur|leurs|personne|quelqu un)\b)",
+    r"\b(peux|peut|pourrai|pourrais|arrive) (pas|plus) (a )?parler\b(?! (a|au|aux|avec|de|d|en|des|du)\b)",
+    r"\b(pas|plus|aucun|sans) (de |d )?(forfait|credit|telephone|portable|tel|minutes d appel)\b",
+    r"\bforfait (epuise|fini|termine|bloque|coupe)\b",
+    r"\b(ligne|telephone|portable) (coupee?|suspendue?)\b",
+)
+
+# A young person named by an adult writer: « mon fils », « ma fille », « un
+# élève », « ce jeune ». "Mes parents" is not one, so a young writer wrongly
+# taken for an adult still gets the reply about themselves.
+# NOTE: « un élève me menace » names a young person but is about the writer,
+# and still counts as a message about the young person.
+YOUNG_PERSON = _patterns(
+    r"\b(mon|ma|mes|notre|nos|son|sa|ses) (fils|fille|filles|enfant|enfants|ado|ados|adolescente?s?|neveu|niece|"
+    r"petit fils|petite fille|beau fils|belle fille|eleve|eleves)\b",
+    r"\b(un|une|ce|cet|cette|des|les|nos|mes|d un|d une|l|cet|notre) (jeune|jeunes|eleve|eleves|lyceen\w*|"
+    r"collegien\w*|apprentie?s?|mineure?s?|adolescente?s?|ados?)\b",
+    # « il se scarifie », « elle s'est fait frapper »: the adult speaks of
+    # someone, but « elle s'énerve » is not about harm.
+    r"\b(il|elle) (ne )?(se|s) (est )?(scarifi\w*|coupe\w*|mutil\w*|taillad\w*|tue|suicid\w*|pend|"
+    r"(fait|faite|fais) (du mal|frapper|taper|battre|harceler|insulter|menacer|racketter|agresser|violer))\b",
+)
+
+# The writer speaks of their own distress (« je suis déprimée depuis que mon
+# fils est parti »), so naming a young person does not make the message
+# about that young person.
+WRITER_DISTRESS = _patterns(
+    r"\bje (suis|me sens)\b[^.?!]*\b(deprim\w*|a bout|seule?|mal|nulle?|vide|epuisee?)\b",
+    r"\b(j en peux plus|jpp)\b",
+    r"\bje (veux|vais|voudrais) (mourir|en finir|me tuer|me suicider)\b",
+    r"\b(me suicider|me tuer|me faire du mal)\b",
+)

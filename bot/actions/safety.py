@@ -6,7 +6,7 @@ so no number is written in a response.
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,7 +18,7 @@ from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_t
 from bot.actions.handoff import paused_events, request_counsellor_blocking
 from bot.actions.sent_messages import sent_texts
 from handoff.store import TranscriptEntry
-from knowledge.helplines import Helplines, load_helplines
+from knowledge.helplines import Helpline, Helplines, load_helplines
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,46 @@ _LISTED_HELPLINES = {
     distress.DESPAIR: ("fil-sante-jeunes", "3114"),
 }
 
+# For a message about someone else: the opening response and its {line} by
+# situation. Suicidal thoughts, self-harm, despair and a message with no
+# situation take _THIRD_PARTY_DEFAULT, because the 3114 also takes calls from relatives.
+_THIRD_PARTY_ANSWERS = {
+    distress.VIOLENCE_HOME: ("utter_distress_third_party_minor", "119"),
+    distress.SEXUAL_VIOLENCE: ("utter_distress_third_party_minor", "119"),
+    distress.HOMELESS: ("utter_distress_third_party_minor", "119"),
+    distress.HARASSMENT: ("utter_distress_third_party_harassment", "3018"),
+    distress.THREATS: ("utter_distress_third_party_harassment", "3018"),
+}
+_THIRD_PARTY_DEFAULT = ("utter_distress_third_party", "3114")
+_THIRD_PARTY_LISTED = {
+    "utter_distress_third_party": ("3114", "119", "15"),
+    "utter_distress_third_party_minor": ("119", "17"),
+    "utter_distress_third_party_harassment": ("3018", "17"),
+}
+
+# The listening line for the 12-25 year olds: left out of the replies to an
+# adult about their own distress, and the chat of last resort otherwise.
+YOUTH_LINE = "fil-sante-jeunes"
+# The emergency number that takes SMS.
+SMS_LINE = "114"
+
+# Value of the role slot once a parent or a professional wrote.
+ADULT_ROLE = "adult"
+
 # Value of the last_question slot after the bot asked whether the user
 # thinks of suicide now.
 SUICIDE_QUESTION = "suicide_check"
 
-# Maximum number of situations in one response: the two most urgent ones,
-# because more would bury the numbers.
+# Maximum number of situations whose helplines are listed: the two most
+# urgent ones, because more would bury the numbers. Only the most urgent one
+# gets an opening response.
 MAX_SITUATIONS = 2
+
+# Responses of a safety answer that gave numbers. After one of them, a
+# message saying only « je peux pas appeler » gets the written ways of
+# getting help. The check-in question names no number.
+_SAFETY_RESPONSE_PREFIXES = ("utter_distress_", "utter_handoff_distress_")
+_SAFETY_RESPONSES_WITHOUT_NUMBER = frozenset({"utter_distress_checkin"})
 
 
 def _number_variables(helplines: Helplines, line_id: Text) -> Dict[Text, Text]:
@@ -67,20 +100,119 @@ def _number_variables(helplines: Helplines, line_id: Text) -> Dict[Text, Text]:
         "sms": helplines.get("114").number,
         "youth_line": helplines.get("fil-sante-jeunes").number,
         "suicide_line": helplines.get("3114").number,
+        "child_line": helplines.get("119").number,
     }
+
+
+def _phone_line(helpline: Helpline) -> Text:
+    icon = "✉️" if helpline.sms else "📞"
+    line = f"{icon} {helpline.number} – {helpline.short_name} ({helpline.hours})"
+    if helpline.url:
+        line += f" : {helpline.url}"
+    return line
 
 
 def helplines_text(helplines: Helplines, helpline_ids: List[Text]) -> Text:
     """Format helplines as one line each: number first, then name, hours, site."""
-    lines = []
-    for helpline_id in dict.fromkeys(helpline_ids):
+    return "\n".join(_phone_line(helplines.get(helpline_id)) for helpline_id in dict.fromkeys(helpline_ids))
+
+
+def written_help_text(helplines: Helplines, helpline_ids: List[Text], *, youth_chat: bool) -> Text:
+    """Format the ways of getting help without phoning: the SMS emergency number, then chats.
+
+    Args:
+        helplines: The reviewed helplines.
+        helpline_ids: Helplines whose chats come first, in order; those
+            without a chat are skipped.
+        youth_chat: Add the chat of the 12-25 listening line when it is
+            not among them.
+
+    NOTE: the hours of the chats were not checked, so each line sends the
+    user to the site for them.
+    """
+    chat_ids = [helpline_id for helpline_id in helpline_ids if helplines.get(helpline_id).chat_url]
+    if youth_chat:
+        chat_ids.append(YOUTH_LINE)
+    lines = [_phone_line(helplines.get(SMS_LINE))]
+    for helpline_id in dict.fromkeys(chat_ids):
         helpline = helplines.get(helpline_id)
-        icon = "✉️" if helpline.sms else "📞"
-        line = f"{icon} {helpline.number} – {helpline.short_name} ({helpline.hours})"
-        if helpline.url:
-            line += f" : {helpline.url}"
-        lines.append(line)
+        name = helpline.chat_name or helpline.short_name
+        lines.append(f"💬 {name} (horaires sur le site) : {helpline.chat_url}")
     return "\n".join(lines)
+
+
+def _listed_text(helplines: Helplines, helpline_ids: List[Text], *, cannot_call: bool, youth_chat: bool) -> Text:
+    """Format the list sent after the opening response, with the written ways first for a user who cannot phone."""
+    if not cannot_call:
+        return helplines_text(helplines, helpline_ids)
+    phones = [helpline_id for helpline_id in helpline_ids if helpline_id != SMS_LINE]
+    written = written_help_text(helplines, helpline_ids, youth_chat=youth_chat)
+    if not phones:
+        return written
+    return written + "\n" + helplines_text(helplines, phones)
+
+
+def is_adult(tracker: Tracker) -> bool:
+    """Return whether a parent or a professional is writing, so replies use « vous »."""
+    return tracker.get_slot("role") == ADULT_ROLE
+
+
+def follows_safety_answer(tracker: Tracker) -> bool:
+    """Return whether the bot's reply to the previous user message was a safety response with numbers.
+
+    Rasa stores the response name of each bot message as the ``utter_action``
+    of its metadata; a message sent as plain text has none.
+    """
+    user_messages = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            user_messages += 1
+            if user_messages == 2:
+                return False
+            continue
+        if user_messages == 0 or event.get("event") != "bot":
+            continue
+        response = (event.get("metadata") or {}).get("utter_action") or ""
+        if response.startswith(_SAFETY_RESPONSE_PREFIXES) and response not in _SAFETY_RESPONSES_WITHOUT_NUMBER:
+            return True
+    return False
+
+
+def only_cannot_call_after_safety_answer(assessment: Assessment, tracker: Tracker) -> bool:
+    """Return whether the message only states that the user cannot phone, right after a safety response."""
+    return (
+        assessment.cannot_call
+        and assessment.level == 0
+        and not assessment.hyperbole
+        and follows_safety_answer(tracker)
+    )
+
+
+def answer_cannot_call(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Send the written ways of getting help to a user who cannot phone.
+
+    The pending yes/no question stays as it was, because this message does
+    not answer it.
+    """
+    helplines = load_helplines()
+    chat_ids = [helpline.id for helpline in helplines.helplines if helpline.chat_url]
+    adult = is_adult(tracker)
+    if adult:
+        chat_ids = [helpline_id for helpline_id in chat_ids if helpline_id != YOUTH_LINE]
+    logger.info("Safety response sent in conversation %s: written ways for a user who cannot phone.",
+                conversation_ref(tracker.sender_id))
+    dispatcher.utter_message(
+        response="utter_distress_cannot_call",
+        written_lines=written_help_text(helplines, chat_ids, youth_chat=False),
+    )
+    return []
+
+
+def _third_party_opening(situations: List[Text]) -> Tuple[Text, Text]:
+    for situation in situations:
+        if situation in _THIRD_PARTY_ANSWERS:
+            return _THIRD_PARTY_ANSWERS[situation]
+    return _THIRD_PARTY_DEFAULT
 
 
 def answer_distress(
@@ -100,9 +232,15 @@ def answer_distress(
         confirmed: The user said that things are not going well, so the
             answer does not ask again.
 
-    After the numbers, the conversation is queued as urgent for a
-    counsellor when the chat is open. Otherwise the reply states when the
-    chat reopens.
+    The response is at most three messages: an opening that names the line
+    for the most urgent situation, the list of numbers with their hours
+    (the written ways first when the user cannot phone), then one closing
+    message. Between the list and the closing message, the conversation is
+    queued as urgent for a counsellor when the chat is open. The closing
+    message says that the bot cannot send help and what became of that
+    request, without repeating the numbers. A parent or a professional
+    (role slot "adult") who writes about a young person gets the answer for
+    someone worried about another person, in « vous ».
 
     Returns:
         Slot events: the pending yes/no question is reset, or set to a
@@ -112,17 +250,22 @@ def answer_distress(
     if assessment is None:
         assessment = assess(tracker.latest_message.get("text") or "")
     helplines = load_helplines()
+    adult = is_adult(tracker)
 
     # Log the level and situations for the team's review, never the text.
     logger.info(
-        "Safety response in conversation %s: level %d, situations %s, third party %s, hyperbole %s.",
+        "Safety response in conversation %s: level %d, situations %s, third party %s, hyperbole %s, "
+        "cannot call %s, adult %s.",
         conversation_ref(tracker.sender_id), assessment.level, sorted(assessment.situations),
-        assessment.third_party, assessment.hyperbole,
+        assessment.third_party, assessment.hyperbole, assessment.cannot_call, adult,
     )
 
     if assessment.hyperbole:
         dispatcher.utter_message(response="utter_distress_checkin")
         return [SlotSet("last_question", "checkin")]
+
+    if only_cannot_call_after_safety_answer(assessment, tracker):
+        return answer_cannot_call(dispatcher, tracker)
 
     if not confirmed and assessment.level == 0 and not assessment.situations:
         # Only the NLU model saw distress. On ordinary messages of a labelled
@@ -133,42 +276,44 @@ def answer_distress(
         )
         return [SlotSet("last_question", "checkin")]
 
+    situations = [
+        situation for situation, _, _ in _SITUATION_ANSWERS if situation in assessment.situations
+    ][:MAX_SITUATIONS]
+    # An adult who names a young person speaks of that young person, even
+    # when the third-party patterns did not fire.
+    third_party = assessment.third_party or (adult and assessment.about_young_person)
     listed: List[Text] = []
     next_question = None
-    if assessment.third_party and distress.IMMEDIATE_DANGER not in assessment.situations:
-        dispatcher.utter_message(
-            response="utter_distress_third_party", **_number_variables(helplines, "3114")
-        )
-        listed.extend(("3114", "119", "15"))
-    else:
-        answered = 0
-        for situation, response, line_id in _SITUATION_ANSWERS:
-            if situation not in assessment.situations:
-                continue
-            dispatcher.utter_message(
-                response=response, **_number_variables(helplines, line_id)
-            )
+    if third_party and distress.IMMEDIATE_DANGER not in situations:
+        response, line_id = _third_party_opening(situations)
+        dispatcher.utter_message(response=response, **_number_variables(helplines, line_id))
+        for situation in situations or [None]:
+            third_party_response, _ = _THIRD_PARTY_ANSWERS.get(situation, _THIRD_PARTY_DEFAULT)
+            listed.extend(_THIRD_PARTY_LISTED[third_party_response])
+    elif situations:
+        openings = {situation: (response, line_id) for situation, response, line_id in _SITUATION_ANSWERS}
+        response, line_id = openings[situations[0]]
+        dispatcher.utter_message(response=response, **_number_variables(helplines, line_id))
+        if situations[0] == distress.SUICIDE:
+            # The response asks whether the user thinks of suicide now.
+            next_question = SUICIDE_QUESTION
+        for situation in situations:
             listed.extend(_LISTED_HELPLINES[situation])
-            if situation == distress.SUICIDE:
-                # The response asks whether the user thinks of suicide now.
-                next_question = SUICIDE_QUESTION
-            answered += 1
-            if answered == MAX_SITUATIONS:
-                break
-        if answered == 0:
-            # The model recognised distress that no rule names: answer with
-            # the general lines rather than nothing.
-            dispatcher.utter_message(
-                response="utter_distress_generic", **_number_variables(helplines, "3114")
-            )
-            listed.extend(("3114", "fil-sante-jeunes"))
+    else:
+        # The model recognised distress that no rule names: answer with
+        # the general lines rather than nothing.
+        dispatcher.utter_message(
+            response="utter_distress_generic", **_number_variables(helplines, "3114")
+        )
+        listed.extend(("3114", YOUTH_LINE))
+    if adult:
+        # The listening line is for the 12-25 year olds, not for the adult.
+        listed = [helpline_id for helpline_id in listed if helpline_id != YOUTH_LINE]
 
-    numbers = helplines_text(helplines, listed)
-    dispatcher.utter_message(text=numbers)
     dispatcher.utter_message(
-        response="utter_distress_counsellor", **_number_variables(helplines, "3114")
+        text=_listed_text(helplines, listed, cannot_call=assessment.cannot_call, youth_chat=not adult)
     )
-    handoff_events = _escalate_distress(dispatcher, tracker, helplines)
+    handoff_events = _escalate_distress(dispatcher, tracker)
     if handoff_events:
         # The counsellor reads the answer to a pending question; the bot
         # must not take the first message after the hand-back for it.
@@ -176,14 +321,13 @@ def answer_distress(
     return [SlotSet("last_question", next_question)]
 
 
-def _escalate_distress(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    helplines: Helplines,
-) -> List[EventType]:
-    """Queue the conversation as urgent after the numbers were sent, or state when the chat reopens.
+def _escalate_distress(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Queue the conversation as urgent after the numbers were sent, then send the closing message.
 
-    The transcript the counsellor reads ends with every message of this turn.
+    The transcript the counsellor reads ends with every message sent before
+    the escalation. The closing message depends on the outcome: a counsellor
+    was alerted, the chat reopens at a known time, the chat is closed, or no
+    counsellor can answer here (no live chat on this channel, a fault).
 
     Returns:
         The events that pause the bot when the conversation was queued, else
@@ -198,16 +342,12 @@ def _escalate_distress(
     if escalation.queued:
         dispatcher.utter_message(response="utter_handoff_distress_queued")
         return paused_events()
-    if escalation.status == "closed":
-        variables = _number_variables(helplines, "3114")
-        if escalation.opening_text:
-            dispatcher.utter_message(
-                response="utter_handoff_distress_closed", opening=escalation.opening_text, **variables
-            )
-        else:
-            dispatcher.utter_message(response="utter_handoff_distress_closed_unknown", **variables)
-    # Other outcomes (no live chat on this channel, a fault) add nothing:
-    # utter_distress_counsellor already names the lines that answer day and night.
+    if escalation.status == "closed" and escalation.opening_text:
+        dispatcher.utter_message(response="utter_handoff_distress_closed", opening=escalation.opening_text)
+    elif escalation.status == "closed":
+        dispatcher.utter_message(response="utter_handoff_distress_closed_unknown")
+    else:
+        dispatcher.utter_message(response="utter_handoff_distress_no_counsellor")
     return []
 
 
@@ -218,20 +358,30 @@ def answer_suicide_followup(
 
     Only a plain "no" ends the safety conversation. Any other reply, "oui",
     "je sais pas" or a change of subject alike, gets the numbers again,
-    with the emergency numbers first when it states a plan with a time.
+    with the emergency numbers first when it states a plan with a time, and
+    the written ways first when the user cannot phone.
     """
     text = tracker.latest_message.get("text") or ""
+    assessment = assess(text)
     helplines = load_helplines()
     variables = _number_variables(helplines, "3114")
+    youth_chat = not is_adult(tracker)
 
-    if is_plan_with_time(text) or assess(text).level >= 3:
+    if is_plan_with_time(text) or assessment.level >= 3:
         logger.info("Safety response sent: reply to the suicide question states a plan.")
         dispatcher.utter_message(response="utter_distress_immediate", **variables)
-        dispatcher.utter_message(text=helplines_text(helplines, ["15", "112", "3114", "114"]))
+        dispatcher.utter_message(text=_listed_text(
+            helplines, ["15", "112", "3114", SMS_LINE], cannot_call=assessment.cannot_call, youth_chat=youth_chat
+        ))
         return [SlotSet("last_question", None)]
 
     if is_clear_no(text):
         dispatcher.utter_message(response="utter_distress_suicide_denied", **variables)
+        return [SlotSet("last_question", None)]
+
+    if assessment.cannot_call:
+        logger.info("Safety response sent: reply to the suicide question states that the user cannot phone.")
+        answer_cannot_call(dispatcher, tracker)
         return [SlotSet("last_question", None)]
 
     logger.info("Safety response sent: reply to the suicide question is not a no.")

@@ -116,3 +116,62 @@ def test_assess_distress_wins_in_mixed_message():
 
 def test_fold_removes_accents_and_apostrophes():
     assert fold("J’ai ÉTÉ à l'école") == "j ai ete a l ecole"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "jsuis sourde je peux pas appeler",
+        "je peux pas téléphoner",
+        "je ne peux pas appeler le 3114",
+        "je suis malentendant",
+        "j'ai plus de forfait",
+        "g pa de crédit",
+        "j'ose pas appeler",
+        "je peux pas parler, il est à côté",
+    ],
+)
+def test_assess_cannot_call(message):
+    assessment = assess(message)
+    assert assessment.cannot_call
+    assert assessment.level == 0
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "je peux pas appeler ma mère, elle travaille",
+        "il fait la sourde oreille",
+        "je peux pas parler à mes parents",
+        "merci jvais appeler demain",
+        "jprefere ecrire que telephoner c possible ?",
+    ],
+)
+def test_assess_can_call(message):
+    assert not assess(message).cannot_call
+
+
+def test_assess_cannot_call_keeps_distress():
+    assessment = assess("je suis sourde et je veux mourir")
+    assert assessment.cannot_call
+    assert distress.SUICIDE in assessment.situations
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["ma fille se fait frapper au collège", "un élève a des bleus", "ce jeune dort dans la rue", "il se scarifie"],
+)
+def test_assess_about_young_person(message):
+    assert assess(message).about_young_person
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mes parents me frappent",
+        "ma mère me balance des objets quand elle s'énerve",
+        "je suis déprimé depuis que mon fils est parti",
+    ],
+)
+def test_assess_not_about_young_person(message):
+    assert not assess(message).about_young_person

@@ -87,3 +87,15 @@ def test_hyperbole_never_emergency(labelled):
     ]
 
     assert not emergencies, "hyperbole graded as immediate danger:\n" + "\n".join(emergencies)
+
+
+def test_cannot_call_matches_no_labelled_message(labelled):
+    # None of the labelled messages says that the writer cannot phone, so a
+    # match is a false one that would reorder the numbers.
+    matches = [
+        item["text"]
+        for item in labelled["distress"] + labelled["not_distress"]
+        if assess(item["text"]).cannot_call
+    ]
+
+    assert not matches, "messages read as unable to phone:\n" + "\n".join(matches)

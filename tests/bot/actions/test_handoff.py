@@ -324,7 +324,8 @@ def test_distress_numbers_then_escalation(run_action, handoff_url, sender):
     result = run_action(ActionDistressSupport(), widget_tracker("je pense a me suicider", "distress", sender))
     assert result.messages[0]["response"] == "utter_distress_suicide"
     assert "3114" in result.messages[1]["text"]
-    assert result.responses[-2:] == ["utter_distress_counsellor", "utter_handoff_distress_queued"]
+    assert result.responses[-1] == "utter_handoff_distress_queued"
+    assert len(result.messages) == 3
 
 
 def test_distress_escalates_urgent(run_action, handoff_url, sender):
@@ -352,8 +353,9 @@ def test_distress_transcript_has_whole_answer(run_action, handoff_url, sender):
     last_user = max(index for index, (author, _) in enumerate(entries) if author == "user")
     answer = [text for author, text in entries[last_user + 1:] if author == "bot"]
 
-    # The question the bot asked, the numbers, then the counsellor notice.
-    assert len(answer) == 3
+    # The question the bot asked, then the numbers. The closing message
+    # follows the escalation, so the transcript cannot contain it.
+    assert len(answer) == 2
     assert "penses à te suicider" in answer[0]
     assert "3114" in answer[1]
     assert all("{" not in text for text in answer)
@@ -368,11 +370,9 @@ def test_distress_escalated_pauses_and_clears_question(run_action, handoff_url, 
 def test_distress_closed_says_reopening(run_action, handoff_url, sender, tmp_path, monkeypatch):
     opening = closed_days_hours_file(tmp_path, monkeypatch)
     result = run_action(ActionDistressSupport(), widget_tracker("je pense a me suicider", "distress", sender))
-    assert result.responses[-2:] == ["utter_distress_counsellor", "utter_handoff_distress_closed"]
+    assert result.responses[-1] == "utter_handoff_distress_closed"
     closed = message_of(result, "utter_handoff_distress_closed")
     assert closed["opening"] == format_opening(opening)
-    assert closed["suicide_line"] == "3114"
-    assert closed["samu"] == "15"
 
 
 def test_distress_closed_keeps_bot(run_action, handoff_url, sender, monkeypatch):
@@ -385,10 +385,11 @@ def test_distress_closed_keeps_bot(run_action, handoff_url, sender, monkeypatch)
 
 
 def test_distress_closed_text_promises_no_counsellor(domain):
-    for response in ("utter_handoff_distress_closed", "utter_handoff_distress_closed_unknown"):
+    for response in ("utter_handoff_distress_closed", "utter_handoff_distress_closed_unknown",
+                     "utter_handoff_distress_no_counsellor"):
         for variation in domain["responses"][response]:
             assert "répondra" not in variation["text"]
-            assert "{suicide_line}" in variation["text"]
+            assert "numéros ci-dessus" in variation["text"]
 
 
 def test_distress_hyperbole_not_escalated(run_action, handoff_url, sender):
@@ -402,7 +403,7 @@ def test_distress_database_down_keeps_numbers(run_action, handoff_url, sender, t
     url = f"sqlite:///{tmp_path / 'not-migrated.sqlite3'}"
     monkeypatch.setenv("HANDOFF_DATABASE_URL", url)
     result = run_action(ActionDistressSupport(), widget_tracker("je pense a me suicider", "distress", sender))
-    assert result.responses == ["utter_distress_suicide", "utter_distress_counsellor"]
+    assert result.responses == ["utter_distress_suicide", "utter_handoff_distress_no_counsellor"]
     assert "3114" in result.texts
     assert result.slot("last_question") == "suicide_check"
     dispose_engine(url)
