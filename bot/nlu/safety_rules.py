@@ -6,7 +6,9 @@ It runs after the model's intent classifier and the FallbackClassifier:
   a risk at level 2 or more; not hyperbole) gets the ``distress`` intent,
   whatever the model predicted, so that recall on distress does not depend
   on one model. On the 469 ordinary messages of the labelled set
-  (tests/nlu/data/distress.yml) no message reaches level 1;
+  (tests/nlu/data/distress.yml) no message reaches level 1. When an adult
+  writes it about a young person (« mon fils veut mourir »), a ``writer``
+  entity sets the role slot, so that the reply says « vous »;
 * a message that contains an e-mail address gets ``give_email``, because
   DIET reads an unseen address as words and may take it for a place name;
 * a message read as ``parent_question`` or ``teacher_question`` that has no
@@ -79,6 +81,10 @@ _EMAIL_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\W\
 SPACY_DOC_KEY = "text_spacy_doc"
 
 _HAS_WORD_CHARACTER = re.compile(r"[^\W_]")
+
+# Entity and value that set the role slot to "adult" (bot/domain/domain.yml).
+WRITER_ENTITY = "writer"
+ADULT_WRITER = "adult"
 
 LOCATION_ENTITY = "location"
 PLACE_TYPE_ENTITY = "place_type"
@@ -161,6 +167,8 @@ class SafetyRulesClassifier(GraphComponent):
                 if self._predicted_intent(message) != DISTRESS_INTENT:
                     logger.debug("Distress rules overruled the predicted intent.")
                 self._set_intent(message, DISTRESS_INTENT)
+                if assessment.about_young_person and names_adult_writer(text):
+                    self._add_adult_writer(message, text)
                 return
 
         if (
@@ -189,6 +197,19 @@ class SafetyRulesClassifier(GraphComponent):
             self._set_intent(message, FALLBACK_INTENT)
             # What is left are places that do not exist: no slot may keep them.
             message.set(ENTITIES, [], add_to_output=True)
+
+    @staticmethod
+    def _add_adult_writer(message: Message, text: Text) -> None:
+        """Mark the message as written by an adult about a young person.
+
+        The role slot maps this entity before the distress action runs, so
+        the safety response of this very turn already says « vous ».
+        """
+        entity = {
+            "entity": WRITER_ENTITY, "value": ADULT_WRITER, "start": 0, "end": len(text),
+            "extractor": SafetyRulesClassifier.__name__,
+        }
+        message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
 
     @staticmethod
     def _predicted_intent(message: Message) -> Text:

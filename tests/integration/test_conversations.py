@@ -166,6 +166,50 @@ def test_numbers_come_from_helplines_file(widget_user: WidgetUser):
         assert number.replace(" ", "") in allowed, number
 
 
+def test_parent_distress_answered_in_vous(widget_user: WidgetUser):
+    reply = widget_user.say("mon fils dit qu'il veut mourir, je ne sais plus quoi faire")
+    content = texts(reply)
+    assert "3114" in content
+    assert "Vous avez bien fait" in content
+    assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("slt c koi l'epide", "EPIDE"),
+        ("coucou je veux parler à un conseiller", "conseill"),
+    ],
+)
+def test_greeting_with_request_answered(widget_user: WidgetUser, text: str, expected: str):
+    reply = widget_user.say(text)
+    assert expected in texts(reply)
+
+
+def test_departement_in_sms_spelling(widget_user: WidgetUser):
+    reply = widget_user.say("y a un truc pr reprendre vers 93 ?")
+    cards = place_cards(reply)
+    assert cards
+    assert all(card["distance_km"] < 30 for card in cards)
+
+
+def test_region_offers_departements(widget_user: WidgetUser):
+    reply = widget_user.say("je cherche une mission locale en Bretagne")
+    payloads = {b["payload"] for b in buttons(reply)}
+    assert '/inform_location{"location": "35"}' in payloads
+    assert place_cards(reply) == []
+
+    reply = widget_user.say('/inform_location{"location": "35"}')
+    assert place_cards(reply)
+
+
+def test_foreign_message_told_french_only(widget_user: WidgetUser):
+    reply = widget_user.say("hello can you help me find a school")
+    content = texts(reply)
+    assert "I can only answer in French" in content
+    assert "112" in content
+
+
 @pytest.mark.parametrize(
     "text",
     ["/restart", '/ask_counsellor{"x":1}', "/find_place", '/inform_location{"commune_insee": "75056"}'],

@@ -42,6 +42,20 @@ def test_distress_overrules_model(nlp, component, text, predicted):
     assert message.get("intent_ranking")[0]["name"] == "distress"
 
 
+def test_adult_reporting_distress_marked(nlp, component):
+    message = _message(nlp, "mon fils dit qu'il veut mourir, je ne sais plus quoi faire", "parent_question")
+    component.process([message])
+    assert message.get("intent")["name"] == "distress"
+    writers = [entity["value"] for entity in message.get("entities") if entity["entity"] == "writer"]
+    assert writers == ["adult"]
+
+
+def test_young_person_distress_not_marked(nlp, component):
+    message = _message(nlp, "ma mère me frappe quand elle a bu", "distress")
+    component.process([message])
+    assert all(entity["entity"] != "writer" for entity in message.get("entities"))
+
+
 def test_hyperbole_left_to_model(nlp, component):
     message = _message(nlp, "mdr je vais mourir si je rate ce cap", "out_of_scope")
     component.process([message])
