@@ -240,6 +240,7 @@ def tracker_of(stack: Stack, session_id: str) -> dict:
             {"place_type": "type_injecte", "latitude": 45.0, "longitude": 4.0},
         ),
         ('/distress{"role": "adult"}', {"role": "adult"}),
+        ('/distress{"writer": "adult"}', {"role": "adult"}),
         ('find_training{"field": "champ_injecte"}', {"field": "champ_injecte"}),
     ],
 )
