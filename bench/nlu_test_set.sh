@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Evaluate the trained model on the held-out test set tests/nlu/data/test_set.yml
 # and write the figures to their section of bench/nlu.md. Trains the model first when
-# scripts/setup.sh finds it missing.
+# scripts/setup.sh finds it missing; SECONDE_CHANCE_MODEL=models/NAME.tar.gz
+# evaluates that model instead.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-model=$("$ROOT/scripts/setup.sh")
+model="${SECONDE_CHANCE_MODEL:-}"
+if [ -z "$model" ]; then
+  model=$("$ROOT/scripts/setup.sh")
+fi
+[ -f "$model" ] || die "model not found: $model"
 out="$ROOT/bench/work/nlu-test-set"
 rm -rf "$out"
 mkdir -p "$out"
