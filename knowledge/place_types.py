@@ -33,7 +33,8 @@ class PlaceType:
         label, label_plural: French names shown to users.
         default_radius_km: distance under which a place counts as near.
         locator_url: national page listing every place of the type, or None.
-        locator_hint: French sentence to show when there is no such page.
+        locator_hint: French sentence to show when there is no such page, in « tu ».
+        locator_hint_adult: the same sentence in « vous », for parents and professionals.
         verified: whether the locator URL was checked by a person (free text).
         described: False when the type is missing from the YAML file.
     """
@@ -44,6 +45,7 @@ class PlaceType:
     default_radius_km: float
     locator_url: Optional[str] = None
     locator_hint: Optional[str] = None
+    locator_hint_adult: Optional[str] = None
     verified: Optional[str] = None
     described: bool = True
 
@@ -55,6 +57,7 @@ class PlaceType:
             "default_radius_km": self.default_radius_km,
             "locator_url": self.locator_url,
             "locator_hint": self.locator_hint,
+            "locator_hint_adult": self.locator_hint_adult,
             "verified": self.verified,
             "described": self.described,
         }
@@ -103,6 +106,7 @@ def load_place_types(
             default_radius_km=radius,
             locator_url=entry.get("locator_url") or None,
             locator_hint=entry.get("locator_hint") or None,
+            locator_hint_adult=entry.get("locator_hint_adult") or None,
             verified=None if entry.get("verified") is None else str(entry["verified"]),
         )
 

@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 import knowledge
 from bot.actions.french import with_de
+from bot.actions.role import is_adult
 from knowledge.regions import Region
 from knowledge.resolve import Resolution
 
@@ -38,6 +39,10 @@ MAX_TERRITORY_COMMUNES = 10
 
 # How far beyond a type's radius the nearest place is still worth showing.
 FAR_RADIUS_FACTOR = 3
+
+# Query of a shared position that matched no commune. It selects the reply
+# and is never shown to the user.
+POSITION_QUERY = "ta position"
 
 # Words that name a place type, on folded text, for messages where the NLU
 # model found no place_type entity.
@@ -240,17 +245,18 @@ def locate(
         resolution = knowledge.resolve_location(index, query)
         if resolution.status == "found" and resolution.commune is not None:
             commune = resolution.commune
+            position = "votre position" if is_adult(tracker) else "ta position"
             return LocationOutcome(
                 "found",
                 point=SearchPoint(
-                    f"ta position, près {with_de(commune.name)}",
+                    f"{position}, près {with_de(commune.name)}",
                     float(latitude), float(longitude), commune.insee_code,
-                    place_de=f"de ta position (près {with_de(commune.name)})",
+                    place_de=f"de {position} (près {with_de(commune.name)})",
                     departement_code=commune.departement_code,
                     departement_name=commune.departement_name,
                 ),
             )
-        return LocationOutcome("not_found", query="ta position")
+        return LocationOutcome("not_found", query=POSITION_QUERY)
 
     text = _latest_text(tracker)
     named = place_in_message(index, text, _latest_entity(tracker, "location"))
@@ -325,7 +331,9 @@ def _remembered_point(tracker: Tracker) -> Optional[SearchPoint]:
     longitude = tracker.get_slot("longitude")
     if latitude is None or longitude is None:
         return None
-    label = tracker.get_slot("commune_name") or "chez toi"
+    # NOTE: a position shared before a parent or teacher question keeps its
+    # « ta position » label in the slots, so the adult still reads it here.
+    label = tracker.get_slot("commune_name") or ("chez vous" if is_adult(tracker) else "chez toi")
     insee_code = tracker.get_slot("commune_insee")
     commune = get_index().communes.get(str(insee_code)) if insee_code else None
     return SearchPoint(

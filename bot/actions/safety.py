@@ -16,6 +16,7 @@ from bot.actions import distress
 from bot.actions.base import conversation_ref
 from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
 from bot.actions.handoff import paused_events, request_counsellor_blocking
+from bot.actions.role import is_adult
 from bot.actions.sent_messages import sent_texts
 from handoff.store import TranscriptEntry
 from knowledge.helplines import Helpline, Helplines, load_helplines
@@ -71,9 +72,6 @@ _THIRD_PARTY_LISTED = {
 YOUTH_LINE = "fil-sante-jeunes"
 # The emergency number that takes SMS.
 SMS_LINE = "114"
-
-# Value of the role slot once a parent or a professional wrote.
-ADULT_ROLE = "adult"
 
 # Value of the last_question slot after the bot asked whether the user
 # thinks of suicide now.
@@ -150,11 +148,6 @@ def _listed_text(helplines: Helplines, helpline_ids: List[Text], *, cannot_call:
     if not phones:
         return written
     return written + "\n" + helplines_text(helplines, phones)
-
-
-def is_adult(tracker: Tracker) -> bool:
-    """Return whether a parent or a professional is writing, so replies use « vous »."""
-    return tracker.get_slot("role") == ADULT_ROLE
 
 
 def follows_safety_answer(tracker: Tracker) -> bool:

@@ -12,6 +12,7 @@ import knowledge
 from bot.actions import lookup
 from bot.actions.base import SafetyFirstAction, conversation_ref
 from bot.actions.lookup import LocationOutcome, SearchPoint
+from bot.actions.role import is_adult
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def answer_unresolved(
         response = "utter_territory_choose_commune" if outcome.from_territory else "utter_location_ambiguous"
         dispatcher.utter_message(response=response, buttons=buttons)
         return
-    if outcome.query == "ta position":
+    if outcome.query == lookup.POSITION_QUERY:
         dispatcher.utter_message(response="utter_position_not_found")
         return
     query = outcome.query.strip()
@@ -115,9 +116,13 @@ def answer_unresolved(
 
 
 def show_places(
-    dispatcher: CollectingDispatcher, point: SearchPoint, place_types: List[Text]
+    dispatcher: CollectingDispatcher, point: SearchPoint, place_types: List[Text], *, adult: bool
 ) -> None:
-    """Send the nearest places of each type, or say honestly there are none."""
+    """Send the nearest places of each type, or say honestly there are none.
+
+    ``adult`` selects the « vous » wording for the texts that are not domain
+    responses, which Rasa cannot choose by the role slot.
+    """
     if point.departement_code in lookup.NO_DATA_TERRITORIES:
         # The data covers no overseas collectivité: places found would be
         # thousands of kilometres away.
@@ -146,7 +151,7 @@ def show_places(
         dispatcher.utter_message(json_message={"type": "place_cards", "places": cards})
 
     for place_type in missing:
-        _say_none_near(dispatcher, point, place_type, catalogue)
+        _say_none_near(dispatcher, point, place_type, catalogue, adult=adult)
 
     if cards:
         dispatcher.utter_message(response="utter_places_data_note")
@@ -157,6 +162,8 @@ def _say_none_near(
     point: SearchPoint,
     place_type: Text,
     catalogue: Dict[Text, Any],
+    *,
+    adult: bool,
 ) -> None:
     info = catalogue.get(place_type)
     label = info.label if info else place_type
@@ -179,7 +186,8 @@ def _say_none_near(
     if info and info.locator_url:
         dispatcher.utter_message(response="utter_places_locator", url=info.locator_url)
     elif info and info.locator_hint:
-        dispatcher.utter_message(text=info.locator_hint)
+        hint = info.locator_hint_adult if adult and info.locator_hint_adult else info.locator_hint
+        dispatcher.utter_message(text=hint)
     else:
         dispatcher.utter_message(response="utter_places_locator_none")
 
@@ -202,7 +210,7 @@ def search_places(
 
     assert outcome.point is not None
     say_dominant(dispatcher, outcome)
-    show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES))
+    show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES), adult=is_adult(tracker))
     if outcome.from_territory:
         dispatcher.utter_message(response="utter_territory_hint")
     return outcome.point.slot_events() + [SlotSet("pending_search", None)]
@@ -262,7 +270,7 @@ def search_trainings(
 
     assert outcome.point is not None
     say_dominant(dispatcher, outcome)
-    show_reentry(dispatcher, outcome.point, age)
+    show_reentry(dispatcher, outcome.point, age, adult=is_adult(tracker))
     if outcome.from_territory:
         dispatcher.utter_message(response="utter_territory_hint")
     return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
@@ -308,7 +316,7 @@ def _show_trainings(
 
 
 def show_reentry(
-    dispatcher: CollectingDispatcher, point: SearchPoint, age: Optional[int]
+    dispatcher: CollectingDispatcher, point: SearchPoint, age: Optional[int], *, adult: bool
 ) -> None:
     """Send the re-entry structures near a point, one block per type."""
     types = list(lookup.REENTRY_TYPES)
@@ -316,7 +324,7 @@ def show_reentry(
         # EPIDE takes young people from 17.
         types.remove("epide")
     dispatcher.utter_message(response="utter_reentry_intro", place_de=point.place_de)
-    show_places(dispatcher, point, types)
+    show_places(dispatcher, point, types, adult=adult)
 
 
 class ActionFindPlaces(SafetyFirstAction):

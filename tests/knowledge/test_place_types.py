@@ -34,6 +34,12 @@ def test_place_type_psad_has_hint():
     assert "Mission locale" in psad.locator_hint
 
 
+def test_place_type_psad_has_adult_hint():
+    psad = load_place_types()["psad"]
+    assert "vous mettra en contact" in psad.locator_hint_adult
+    assert "votre secteur" in psad.locator_hint_adult
+
+
 def test_place_types_cover_data(session):
     assert set(place_types(session)) <= set(load_place_types())
 

@@ -139,6 +139,46 @@ def test_shared_position_resumes_search(run_action):
     assert result.slot("latitude") == 45.767
 
 
+def test_shared_position_named_for_adult(run_action):
+    tracker = make_tracker(
+        '/share_location{"latitude": 45.767, "longitude": 4.88}', "share_location",
+        [entity("latitude", 45.767), entity("longitude", 4.88)],
+        slots={"pending_search": "place", "place_type": "cio", "role": "adult"},
+    )
+    result = run_action(ActionHandleLocation(), tracker)
+    intro = result.messages[result.responses.index("utter_places_intro")]
+    assert intro["place_de"] == "de votre position (près de Villeurbanne)"
+    assert result.slot("commune_name") == "votre position, près de Villeurbanne"
+
+
+def test_shared_position_named_for_young(run_action):
+    tracker = make_tracker(
+        '/share_location{"latitude": 45.767, "longitude": 4.88}', "share_location",
+        [entity("latitude", 45.767), entity("longitude", 4.88)],
+        slots={"pending_search": "place", "place_type": "cio"},
+    )
+    result = run_action(ActionHandleLocation(), tracker)
+    intro = result.messages[result.responses.index("utter_places_intro")]
+    assert intro["place_de"] == "de ta position (près de Villeurbanne)"
+
+
+def test_psad_hint_in_vous_for_adult(run_action):
+    # No national list of PSAD exists, so the reply is the locator hint text.
+    tracker = make_tracker("une psad à Lyon", "find_place",
+                           [entity("place_type", "psad"), entity("location", "Lyon")],
+                           slots={"role": "adult"})
+    result = run_action(ActionFindPlaces(), tracker)
+    assert "vous mettra en contact" in result.texts
+    assert "te mettra" not in result.texts
+
+
+def test_psad_hint_in_tu_for_young(run_action):
+    tracker = make_tracker("une psad à Lyon", "find_place",
+                           [entity("place_type", "psad"), entity("location", "Lyon")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert "te mettra en contact" in result.texts
+
+
 def test_position_abroad_not_found(run_action):
     tracker = make_tracker(
         '/share_location{"latitude": 40.4, "longitude": -3.7}', "share_location",
