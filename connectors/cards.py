@@ -99,7 +99,7 @@ def place_text(card: Dict[Text, Any]) -> Text:
     if _clean(card.get("website")):
         lines.append(f"Site : {_clean(card.get('website'))}")
     if card.get("address_checked") is False or card.get("approximate"):
-        lines.append("Adresse à vérifier avant de te déplacer.")
+        lines.append("Adresse à vérifier avant tout déplacement.")
     return "\n".join(lines)
 
 

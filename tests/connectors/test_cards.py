@@ -54,7 +54,7 @@ def test_place_text_lists_the_contact_lines():
 
 
 def test_place_text_warns_when_the_address_is_unsure():
-    assert place_text({**PLACE, "address_checked": False}).endswith("Adresse à vérifier avant de te déplacer.")
+    assert place_text({**PLACE, "address_checked": False}).endswith("Adresse à vérifier avant tout déplacement.")
 
 
 def test_training_text():
