@@ -452,6 +452,16 @@ IMMEDIATE = _patterns(
     r"\b(ce soir|cette nuit|maintenant|tout de suite|aujourd hui)\b",
     r"\bje vais sauter\b",
     r"\b(corde|couteau|lame|arme)\b.*\b(en finir|me tuer|mourir|me couper)\b",
+    # Someone else with a means and the words of suicide: « il s'est enfermé
+    # avec un couteau et dit qu'il va se tuer ».
+    r"\b(corde|couteau|lame|arme|pistolet|fusil)\b.*\b(en finir|se tuer|se suicider|se couper|se pendre)\b",
+    r"\b(en finir|se tuer|se suicider|se pendre)\b.*\b(corde|couteau|lame|arme|pistolet|fusil)\b",
+    # Someone who swallowed pills, or took them and no longer answers: « elle
+    # vient d'avaler des médicaments, elle ne répond plus ».
+    r"\b(a|ont|vient d|viennent d) (avale|avaler) (des|plein de|tous ses|toutes ses|ses|une boite|la boite) ?"
+    r"(de )?(cachets|medocs|medicaments|comprimes|pilules|doliprane|paracetamol)",
+    r"\b(cachets|medocs|medicaments|comprimes|pilules|doliprane|paracetamol|drogue)\b.*"
+    r"\b(repond|reagit|se reveille|bouge|respire|ouvre (pas|plus) les yeux) (plus|pas)\b",
     r"\b(en train de|est la|il arrive)\b.*\b(frapper|taper|tuer)\b",
     r"\b(frappe|tape|bat)\b.*\b(la maintenant|en ce moment)\b",
     r"\bje suis en danger\b",
@@ -540,6 +550,9 @@ CANNOT_CALL = _patterns(
 # NOTE: « un élève me menace » names a young person but is about the writer,
 # and still counts as a message about the young person.
 YOUNG_PERSON = _patterns(
+    # « il dit qu'il va se tuer »: from an adult writer, « il » is the young person.
+    r"\b(il|elle) (va|veut|voulait|menace de|parle de|pense a) (se tuer|se suicider|se pendre|se jeter|mourir|en finir|"
+    r"se foutre en l air|se faire du mal)\b",
     r"\b(mon|ma|mes|notre|nos|son|sa|ses) (fils|fille|filles|enfant|enfants|ado|ados|adolescente?s?|neveu|niece|"
     r"petit fils|petite fille|beau fils|belle fille|eleve|eleves)\b",
     r"\b(un|une|ce|cet|cette|des|les|nos|mes|d un|d une|l|cet|notre) (jeune|jeunes|eleve|eleves|lyceen\w*|"

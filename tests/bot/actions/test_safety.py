@@ -344,3 +344,29 @@ def test_cannot_call_after_other_answer_is_not_distress(run_action):
     ]
     result = run_action(ActionHandleFallback(), make_tracker("je peux pas appeler", "nlu_fallback", events=events))
     assert not [name for name in result.responses if "distress" in name]
+
+
+# ---------- A relative reports an emergency ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elle vient d'avaler des médicaments, elle ne répond plus",
+        "il s'est enfermé dans sa chambre avec un couteau et dit qu'il va se tuer",
+    ],
+)
+def test_adult_reporting_emergency_gets_emergency_numbers(run_action, text):
+    tracker = make_tracker(text, "distress", slots={"role": "adult"})
+    result = run_action(ActionDistressSupport(), tracker)
+    assert result.responses[0] == "utter_distress_immediate"
+    assert "15" in result.messages[1]["text"]
+    # The adult is not asked whether they think of suicide themselves.
+    assert result.slot("last_question") is None
+
+
+def test_adult_reporting_threat_is_about_young_person(run_action):
+    tracker = make_tracker("il dit qu'il va se tuer", "distress", slots={"role": "adult"})
+    result = run_action(ActionDistressSupport(), tracker)
+    assert result.responses[0] == "utter_distress_third_party"
+    assert result.slot("last_question") is None
