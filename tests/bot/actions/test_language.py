@@ -40,7 +40,7 @@ def _french_examples():
         ("sono uscito dalla scuola", "it"),
         ("ich will wieder zur Schule gehen", "de"),
         ("أريد أن أتعلم", "ar"),
-        ("okul bırakmak istiyorum", "tr"),
+        ("okula geri dönmek istiyorum", "tr"),
         ("vreau să mă întorc la școală", "ro"),
     ],
 )
@@ -55,6 +55,8 @@ def test_foreign_message_named(text, language):
         "y a un truc pr reprendre vers 93 ?",
         "jprefere ecrire que telephoner c possible ?",
         "ya kelkun",
+        "ya kelkun la ?",
+        "tkt jgere bro",
         "I live in Marseille",
         "hi",
         "",
