@@ -29,7 +29,7 @@ from typing import FrozenSet, Set, Text
 from bot.actions import distress_patterns as patterns
 from bot.actions.distress_patterns import fold, matches_any, normalize
 
-__all__ = ["Assessment", "assess", "fold", "is_clear_no", "is_plan_with_time"]
+__all__ = ["Assessment", "assess", "fold", "is_clear_no", "is_plan_with_time", "is_unsure_reply"]
 
 SUICIDE = "suicide"
 SELF_HARM = "self_harm"
@@ -76,6 +76,11 @@ class Assessment:
 def is_plan_with_time(text: Text) -> bool:
     """Return whether a reply to the suicide question states a plan with a time."""
     return matches_any(patterns.PLAN_WITH_TIME, normalize(text))
+
+
+def is_unsure_reply(text: Text) -> bool:
+    """Return whether a reply to the suicide question is unsure ("jsp", "non pas maintenant")."""
+    return matches_any(patterns.UNSURE_REPLY, normalize(text))
 
 
 def is_clear_no(text: Text) -> bool:

@@ -525,6 +525,13 @@ PLAN_WITH_TIME = _patterns(
 )
 
 # A clear "no" to that question.
+# Unsure replies to the suicide question: neither a plain no nor a yes.
+UNSURE_REPLY = _patterns(
+    r"^\s*(non|nan|nn),? (pas|plus) (maintenant|vraiment|trop|en ce moment|aujourd hui|ce soir)\b",
+    r"^\s*(jsp|jsais pas|j sais pas|je sais pas|je ne sais pas|chais pas|sais pas|aucune idee|peut etre|ptet|ptetre|"
+    r"bof|je crois pas|j crois pas|jcrois pas)\b",
+)
+
 CLEAR_NO = _patterns(
     r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
     r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",

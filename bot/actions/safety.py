@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import distress
 from bot.actions.base import conversation_ref
-from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time
+from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time, is_unsure_reply
+from bot.actions.distress_patterns import CANNOT_CALL, matches_any, normalize
 from bot.actions.handoff import paused_events, request_counsellor_blocking
 from bot.actions.role import is_adult
 from bot.actions.sent_messages import sent_texts
@@ -171,6 +172,18 @@ def follows_safety_answer(tracker: Tracker) -> bool:
     return False
 
 
+def said_cannot_call(tracker: Tracker) -> bool:
+    """Return whether a message of the conversation says that the user cannot phone.
+
+    « jsuis sourde » may come long before the distress message, which must
+    then list the written ways first too.
+    """
+    for event in tracker.events:
+        if event.get("event") == "user" and matches_any(CANNOT_CALL, normalize(event.get("text") or "")):
+            return True
+    return False
+
+
 def only_cannot_call_after_safety_answer(assessment: Assessment, tracker: Tracker) -> bool:
     """Return whether the message only states that the user cannot phone, right after a safety response."""
     return (
@@ -304,7 +317,9 @@ def answer_distress(
         listed = [helpline_id for helpline_id in listed if helpline_id != YOUTH_LINE]
 
     dispatcher.utter_message(
-        text=_listed_text(helplines, listed, cannot_call=assessment.cannot_call, youth_chat=not adult)
+        text=_listed_text(
+            helplines, listed, cannot_call=assessment.cannot_call or said_cannot_call(tracker), youth_chat=not adult
+        )
     )
     handoff_events = _escalate_distress(dispatcher, tracker)
     if handoff_events:
@@ -350,7 +365,8 @@ def answer_suicide_followup(
     """Reply to the message that follows the question "tu penses à te suicider ?".
 
     Only a plain "no" ends the safety conversation. Any other reply, "oui",
-    "je sais pas" or a change of subject alike, gets the numbers again,
+    "je sais pas" or a change of subject alike, gets the numbers again
+    (with a softer opening for an unsure reply such as "jsp"),
     with the emergency numbers first when it states a plan with a time, and
     the written ways first when the user cannot phone.
     """
@@ -364,7 +380,8 @@ def answer_suicide_followup(
         logger.info("Safety response sent: reply to the suicide question states a plan.")
         dispatcher.utter_message(response="utter_distress_immediate", **variables)
         dispatcher.utter_message(text=_listed_text(
-            helplines, ["15", "112", "3114", SMS_LINE], cannot_call=assessment.cannot_call, youth_chat=youth_chat
+            helplines, ["15", "112", "3114", SMS_LINE],
+            cannot_call=assessment.cannot_call or said_cannot_call(tracker), youth_chat=youth_chat,
         ))
         return [SlotSet("last_question", None)]
 
@@ -373,13 +390,23 @@ def answer_suicide_followup(
         return [SlotSet("last_question", None)]
 
     if assessment.cannot_call:
+        # The question is still unanswered: the next « oui » answers it.
         logger.info("Safety response sent: reply to the suicide question states that the user cannot phone.")
         answer_cannot_call(dispatcher, tracker)
+        return [SlotSet("last_question", SUICIDE_QUESTION)]
+
+    listed = _listed_text(
+        helplines, ["3114", "15", "112"], cannot_call=said_cannot_call(tracker), youth_chat=youth_chat
+    )
+    if is_unsure_reply(text):
+        logger.info("Safety response sent: reply to the suicide question is unsure.")
+        dispatcher.utter_message(response="utter_distress_suicide_unsure", **variables)
+        dispatcher.utter_message(text=listed)
         return [SlotSet("last_question", None)]
 
     logger.info("Safety response sent: reply to the suicide question is not a no.")
     dispatcher.utter_message(response="utter_distress_suicide_confirmed", **variables)
-    dispatcher.utter_message(text=helplines_text(helplines, ["3114", "15", "112"]))
+    dispatcher.utter_message(text=listed)
     return [SlotSet("last_question", None)]
 
 

@@ -90,13 +90,15 @@ def test_responses_name_only_reviewed_numbers(domain):
     "reply, intent, first_response",
     [
         ("oui", "affirm", "utter_distress_suicide_confirmed"),
-        ("je sais pas", "nlu_fallback", "utter_distress_suicide_confirmed"),
+        ("je sais pas", "nlu_fallback", "utter_distress_suicide_unsure"),
+        ("jsp", "nlu_fallback", "utter_distress_suicide_unsure"),
+        ("non pas maintenant", "deny", "utter_distress_suicide_unsure"),
         ("c quoi l'epide", "ask_scheme", "utter_distress_suicide_confirmed"),
         ("non", "deny", "utter_distress_suicide_denied"),
         ("non ça va", "deny", "utter_distress_suicide_denied"),
         ("oui je vais le faire ce soir", "affirm", "utter_distress_immediate"),
     ],
-    ids=["yes", "unsure", "other-subject", "no", "no-fine", "plan-tonight"],
+    ids=["yes", "unsure", "jsp", "not-now", "other-subject", "no", "no-fine", "plan-tonight"],
 )
 def test_reply_to_suicide_question(run_action, reply, intent, first_response):
     from bot.actions.answers import ActionExplainScheme, ActionHandleFallback, ActionHandleYesNo
@@ -317,7 +319,8 @@ def test_cannot_call_after_suicide_question(run_action):
                            slots={"last_question": "suicide_check"})
     result = run_action(ActionHandleFallback(), tracker)
     assert result.responses == ["utter_distress_cannot_call"]
-    assert result.slot("last_question") is None
+    # The question is still unanswered: the next « oui » answers it.
+    assert result.slot("last_question") == "suicide_check"
 
 
 def test_cannot_call_adult_gets_vous(run_action):
@@ -372,3 +375,12 @@ def test_adult_reporting_threat_is_about_young_person(run_action):
     result = run_action(ActionDistressSupport(), tracker)
     assert result.responses[0] == "utter_distress_third_party"
     assert result.slot("last_question") is None
+
+
+def test_cannot_call_said_earlier_lists_written_ways_first(run_action):
+    events = [{"event": "user", "text": "jsuis sourde", "parse_data": {"intent": {"name": "nlu_fallback"}}}]
+    tracker = make_tracker("jveux mourir", "distress", events=events)
+    result = run_action(ActionDistressSupport(), tracker)
+    numbers = result.messages[1]["text"].splitlines()
+    assert numbers[0].startswith("✉️ 114")
+
