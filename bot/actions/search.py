@@ -112,6 +112,9 @@ def answer_unresolved(
         # or a sentence (« c'est loin ») would read as a strange answer.
         dispatcher.utter_message(response="utter_location_not_understood")
         return
+    if query.replace(" ", "").isdigit():
+        dispatcher.utter_message(response="utter_postal_code_not_found", query=query)
+        return
     dispatcher.utter_message(response="utter_location_not_found", query=query)
 
 

@@ -69,6 +69,14 @@ def test_misspelt_town_is_quoted_back(run_action):
     assert result.messages[0]["query"] == "bordo"
 
 
+def test_unknown_postal_code_asks_for_town(run_action):
+    tracker = make_tracker("mission locale 99999", "find_place",
+                           [entity("place_type", "mission_locale"), entity("location", "99999")])
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses == ["utter_postal_code_not_found"]
+    assert result.messages[0]["query"] == "99999"
+
+
 def test_sentence_read_as_place_is_not_quoted(run_action):
     # The model took these answers to « dans quelle ville ? » for a place.
     for text in ("c'est loin", "la vue est belle", "ma soeur s'appelle Laure"):
