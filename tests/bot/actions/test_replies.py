@@ -19,7 +19,23 @@ from bot.actions.answers import ActionHandleYesNo
 from bot.actions.replies import RESPONSES_BY_INTENT, UNKNOWN_INTENT_RESPONSE, ActionReply
 from tests.bot.conftest import ROOT, load_domain, make_tracker
 
+RULES_PATH = ROOT / "bot" / "data" / "rules.yml"
+STORIES_PATH = ROOT / "tests" / "stories" / "test_stories.yml"
+
 SUICIDE_CHECK = {"last_question": "suicide_check"}
+
+
+def load_rules() -> List[Dict[str, Any]]:
+    return yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))["rules"]
+
+
+def action_after_intent(steps: List[Dict[str, Any]]) -> Dict[str, str]:
+    """Map each intent of the steps to the action that follows it."""
+    actions = {}
+    for step, following in zip(steps, steps[1:]):
+        if "intent" in step and "action" in following:
+            actions[step["intent"]] = following["action"]
+    return actions
 
 
 # ---------- Without distress ----------
@@ -120,6 +136,41 @@ def test_distress_read_as_small_talk(run_action, text, intent):
     assert RESPONSES_BY_INTENT[intent] not in result.responses
     assert "3114" in result.texts
     assert result.slot("last_question") == "suicide_check"
+
+
+# ---------- Rules and stories ----------
+
+
+def test_rules_route_small_talk_to_reply():
+    actions = {}
+    for rule in load_rules():
+        if "condition" not in rule:
+            actions.update(action_after_intent(rule["steps"]))
+    for intent in RESPONSES_BY_INTENT:
+        assert actions.get(intent) == "action_reply", intent
+
+
+def test_rules_name_only_known_reply_intents():
+    for rule in load_rules():
+        for intent, action in action_after_intent(rule["steps"]).items():
+            if action == "action_reply":
+                assert intent in RESPONSES_BY_INTENT, rule["rule"]
+
+
+def test_no_rule_answers_intent_with_response():
+    # A response run by a rule skips the safety check of the custom actions.
+    for rule in load_rules():
+        for intent, action in action_after_intent(rule["steps"]).items():
+            assert not action.startswith("utter_"), f"{rule['rule']}: {intent} -> {action}"
+
+
+def test_stories_expect_reply_action():
+    stories = yaml.safe_load(STORIES_PATH.read_text(encoding="utf-8"))["stories"]
+    for story in stories:
+        steps = story["steps"]
+        for step, following in zip(steps, steps[1:]):
+            if step.get("intent") in RESPONSES_BY_INTENT:
+                assert following.get("action") == "action_reply", story["story"]
 
 
 # ---------- Domain ----------
