@@ -71,21 +71,21 @@ def test_reply_to_unknown_intent(run_action, caplog):
 
 
 @pytest.mark.parametrize(
-    "text, intent",
+    "text, intent, first_response",
     [
-        ("jsp", "thank"),
-        ("merci", "thank"),
-        ("oui", "thank"),
-        ("oui", "greet"),
-        ("bof", "goodbye"),
-        ("t'es un robot ?", "bot_challenge"),
-        ("ça coûte combien d'appeler ?", "ask_money"),
-        ("tu vas le dire à quelqu'un ?", "ask_privacy"),
+        ("jsp", "thank", "utter_distress_suicide_unsure"),
+        ("merci", "thank", "utter_distress_suicide_confirmed"),
+        ("oui", "thank", "utter_distress_suicide_confirmed"),
+        ("oui", "greet", "utter_distress_suicide_confirmed"),
+        ("bof", "goodbye", "utter_distress_suicide_unsure"),
+        ("t'es un robot ?", "bot_challenge", "utter_distress_suicide_confirmed"),
+        ("ça coûte combien d'appeler ?", "ask_money", "utter_distress_suicide_confirmed"),
+        ("tu vas le dire à quelqu'un ?", "ask_privacy", "utter_distress_suicide_confirmed"),
     ],
 )
-def test_suicide_reply_gets_safety_response(run_action, text, intent):
+def test_suicide_reply_gets_safety_response(run_action, text, intent, first_response):
     result = run_action(ActionReply(), make_tracker(text, intent, slots=SUICIDE_CHECK))
-    assert result.responses[0] == "utter_distress_suicide_confirmed"
+    assert result.responses[0] == first_response
     assert RESPONSES_BY_INTENT[intent] not in result.responses
     assert "3114" in result.texts
     assert result.slot("last_question") is None
