@@ -522,9 +522,11 @@ PLAN_WITH_TIME = _patterns(
     r"\b(ce soir|cette nuit|maintenant|tout de suite|aujourd hui|demain)\b",
     r"\b(ce soir|cette nuit|maintenant|tout de suite|aujourd hui|demain)\b.*"
     r"\b(le faire|passer a l acte)\b",
+    # « oui ce soir »: a yes with a time answers the question with a plan.
+    r"^(?!.*\b(ca va|je vais bien|mieux)\b)\s*(oui|ouais|ouai|wi|ui|yes)\b.*"
+    r"\b(ce soir|cette nuit|maintenant|tout de suite|aujourd hui|demain)\b",
 )
 
-# A clear "no" to that question.
 # Unsure replies to the suicide question: neither a plain no nor a yes.
 UNSURE_REPLY = _patterns(
     r"^\s*(non|nan|nn),? (pas|plus) (maintenant|vraiment|trop|en ce moment|aujourd hui|ce soir)\b",
@@ -532,6 +534,7 @@ UNSURE_REPLY = _patterns(
     r"bof|je crois pas|j crois pas|jcrois pas)\b",
 )
 
+# A clear "no" to that question.
 CLEAR_NO = _patterns(
     r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
     r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",

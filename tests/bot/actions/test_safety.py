@@ -97,8 +97,9 @@ def test_responses_name_only_reviewed_numbers(domain):
         ("non", "deny", "utter_distress_suicide_denied"),
         ("non ça va", "deny", "utter_distress_suicide_denied"),
         ("oui je vais le faire ce soir", "affirm", "utter_distress_immediate"),
+        ("oui ce soir", "affirm", "utter_distress_immediate"),
     ],
-    ids=["yes", "unsure", "jsp", "not-now", "other-subject", "no", "no-fine", "plan-tonight"],
+    ids=["yes", "unsure", "jsp", "not-now", "other-subject", "no", "no-fine", "plan-tonight", "yes-tonight"],
 )
 def test_reply_to_suicide_question(run_action, reply, intent, first_response):
     from bot.actions.answers import ActionExplainScheme, ActionHandleFallback, ActionHandleYesNo
