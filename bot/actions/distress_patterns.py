@@ -32,6 +32,7 @@ _SMS_WORDS: Dict[Text, Text] = {
     "plu": "plus",
     "veu": "veux",
     "vx": "veux",
+    "ve": "veux",
     "envi": "envie",
     "tjrs": "toujours",
     "tjs": "toujours",
