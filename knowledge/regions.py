@@ -13,7 +13,6 @@ NOTE: only a whole name counts, and only where no commune was found first:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,9 +44,6 @@ _EXTRA_NAMES = {
     "franche comte": ("Franche-Comté", ("25", "39", "70", "90")),
 }
 
-# The région names that are also everyday words need their full form.
-_AMBIGUOUS_SHORT_NAMES = frozenset({"centre"})
-
 
 @dataclass(frozen=True)
 class Region:
@@ -57,14 +53,15 @@ class Region:
     departement_codes: tuple[str, ...]
 
 
-# Régions by normalised name, per index: (index, régions), keyed by id(index).
-_CACHE: dict[int, tuple[LocationIndex, dict[str, Region]]] = {}
+# The régions of the latest index, by normalised name, longest name first so
+# that « auvergne rhone alpes » wins over « auvergne ».
+_cache: Optional[tuple[LocationIndex, dict[str, Region]]] = None
 
 
 def _regions(index: LocationIndex) -> dict[str, Region]:
-    cached = _CACHE.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
+    global _cache
+    if _cache is not None and _cache[0] is index:
+        return _cache[1]
 
     by_name: dict[str, list[str]] = {}
     for departement in index.departements.values():
@@ -79,10 +76,9 @@ def _regions(index: LocationIndex) -> dict[str, Region]:
         known = tuple(code for code in codes if code in index.departements)
         if known:
             regions.setdefault(key, Region(name, known))
-    for key in _AMBIGUOUS_SHORT_NAMES:
-        regions.pop(key, None)
+    regions = dict(sorted(regions.items(), key=lambda item: len(item[0]), reverse=True))
 
-    _CACHE[id(index)] = (index, regions)
+    _cache = (index, regions)
     return regions
 
 
@@ -98,8 +94,7 @@ def find_region(index: LocationIndex, text: str) -> Optional[Region]:
         words, the longest name first, or None.
     """
     normalized = f" {normalize_name(text or '')} "
-    regions = _regions(index)
-    for key in sorted(regions, key=len, reverse=True):
-        if re.search(rf" {re.escape(key)} ", normalized):
-            return regions[key]
+    for key, region in _regions(index).items():
+        if f" {key} " in normalized:
+            return region
     return None

@@ -19,6 +19,7 @@ from bot.actions.handoff import (
     request_counsellor,
 )
 from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, foreign_language
+from bot.actions.role import ADULT_ROLE
 from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
@@ -182,7 +183,7 @@ class ActionAnswerAdult(SafetyFirstAction):
             dispatcher.utter_message(response="utter_teacher")
         else:
             dispatcher.utter_message(response="utter_parent")
-        events: List[EventType] = [SlotSet("role", "adult")]
+        events: List[EventType] = [SlotSet("role", ADULT_ROLE)]
 
         # An adult reporting harassment or violence about a young person gets
         # the matching line even though the message is not their own distress.

@@ -12,19 +12,16 @@ test set and the distress set (over 3,000 messages, SMS spelling included),
 no message was taken for another language with the thresholds below.
 
 NOTE: short messages are left alone: « ya kelkun la ? » reads as German to
-the detector, so a message in the Latin alphabet needs four words or more. The action asks only
-after the NLU model failed, so a French message taken for English costs
-one odd reply, never a lost answer.
+the detector, so a message in the Latin alphabet needs four words or more.
+A French message still taken for another language loses its answer, because
+bot.nlu.safety_rules then sends it to the fallback.
 """
 
 import functools
-import logging
 import re
 from typing import Optional, Text
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
-
-logger = logging.getLogger(__name__)
 
 # Languages the detector tells from French. A message in any other language
 # gets the usual French replies.

@@ -59,6 +59,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import knowledge
 from bot.actions.distress import assess
 from bot.actions.language import foreign_language
+from bot.actions.role import ADULT_ROLE
 from bot.nlu.adult_writer import names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
@@ -82,9 +83,8 @@ SPACY_DOC_KEY = "text_spacy_doc"
 
 _HAS_WORD_CHARACTER = re.compile(r"[^\W_]")
 
-# Entity and value that set the role slot to "adult" (bot/domain/domain.yml).
+# Entity that sets the role slot (bot/domain/domain.yml), to ADULT_ROLE here.
 WRITER_ENTITY = "writer"
-ADULT_WRITER = "adult"
 
 LOCATION_ENTITY = "location"
 PLACE_TYPE_ENTITY = "place_type"
@@ -206,7 +206,7 @@ class SafetyRulesClassifier(GraphComponent):
         the safety response of this very turn already says « vous ».
         """
         entity = {
-            "entity": WRITER_ENTITY, "value": ADULT_WRITER, "start": 0, "end": len(text),
+            "entity": WRITER_ENTITY, "value": ADULT_ROLE, "start": 0, "end": len(text),
             "extractor": SafetyRulesClassifier.__name__,
         }
         message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
