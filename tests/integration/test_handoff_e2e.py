@@ -483,9 +483,10 @@ class TestLiveChat:
             click_at_ms = time.time() * 1000 + 1500
             for console in consoles.values():
                 console.page.evaluate(
+                    # The button is looked up at click time: a queue push may rebuild its row.
                     """([selector, at]) => {
-                        const button = document.querySelector(selector);
-                        window.setTimeout(() => button.click(), Math.max(0, at - Date.now()));
+                        window.setTimeout(() => document.querySelector(selector).click(),
+                                          Math.max(0, at - Date.now()));
                     }""",
                     [button_selector, click_at_ms],
                 )

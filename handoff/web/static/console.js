@@ -469,8 +469,32 @@
     const waiting = conversations.filter(function (c) { return c.status === "queued"; }).length;
     document.title = (waiting ? "(" + waiting + ") " : "") + TEXT.queueTitle;
 
-    const rows = conversations.map(buildQueueRow);
-    tbody.replaceChildren.apply(tbody, rows);
+    // A row whose conversation did not change is kept as it is, so that a click that
+    // straddles a refresh (pressed on the old button, released on a new one) is not lost.
+    const previous = new Map();
+    tbody.querySelectorAll("tr[data-conversation-id]").forEach(function (row) {
+      previous.set(row.dataset.conversationId, row);
+    });
+    const rows = conversations.map(function (conversation) {
+      const state = JSON.stringify(conversation);
+      const kept = previous.get(conversation.id);
+      if (kept && kept.dataset.state === state) {
+        return kept;
+      }
+      const row = buildQueueRow(conversation);
+      row.dataset.state = state;
+      return row;
+    });
+    // Only the rows that changed or moved touch the DOM: a kept row is never detached.
+    rows.forEach(function (row, index) {
+      const current = tbody.children[index];
+      if (current !== row) {
+        tbody.insertBefore(row, current || null);
+      }
+    });
+    while (tbody.children.length > rows.length) {
+      tbody.lastElementChild.remove();
+    }
     show(byId("queue-table"), conversations.length > 0);
     show(byId("queue-empty"), conversations.length === 0);
 

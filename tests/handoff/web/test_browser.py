@@ -116,6 +116,26 @@ def test_queue_updates_without_reload(browser, console, data):
     page.context.close()
 
 
+def test_queue_push_keeps_unchanged_rows(browser, console, data):
+    login = data.counsellor("Camille")
+    first = data.escalate(topic="Première conversation")
+    publish(console, events.queue_changed(first.id))
+    page, errors = open_page(browser, console, login)
+    button = page.locator(f'tr[data-conversation-id="{first.id}"] .claim-form button')
+    expect(button).to_be_visible()
+    # Wait for the socket's first push, which replaces the rows rendered by the server.
+    page.wait_for_function("() => document.querySelector('#queue-body tr[data-state]') !== null")
+    button.evaluate("node => { node.__marked = true; }")
+
+    second = data.escalate(topic="Seconde conversation")
+    publish(console, events.queue_changed(second.id))
+    expect(page.locator(f'tr[data-conversation-id="{second.id}"]')).to_be_visible()
+    # A press on the first button across this push would still end in a click.
+    assert button.evaluate("node => node.__marked === true && node.isConnected") is True
+    assert errors == []
+    page.context.close()
+
+
 def test_claim_opens_chat_with_transcript(browser, console, data):
     login = data.counsellor("Camille")
     conversation = data.escalate()
