@@ -575,13 +575,17 @@ def _save_followup(
         return followup.id
 
 
-class ActionCancelFollowup(Action):
-    """Cancel the user's pending follow-up and erase the address (« Annuler ma demande »)."""
+class ActionCancelFollowup(SafetyFirstAction):
+    """Cancel the user's pending follow-up and erase the address (« Annuler ma demande »).
+
+    It checks the message for distress first: « non laisse tomber » after
+    « tu penses à te suicider ? » may be read as cancel_followup.
+    """
 
     def name(self) -> Text:
         return "action_cancel_followup"
 
-    async def run(
+    async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Cancel and confirm, or report that there was nothing to cancel."""

@@ -9,6 +9,11 @@ the writer names (« je suis formatrice »), pupils or young people the writer
 speaks about (« un élève », « ce jeune »), or the words of school staff
 (« conseil de classe », « GPDS »).
 
+`introduces_adult` is narrower: it finds a writer who says who they are
+(« je suis la mère de Léa », « en tant que CPE ») or speaks of their own
+child or pupils, on any intent, so that the greeting that answers
+« Bonjour, je suis la mère de Léa » already says « vous ».
+
 NOTE: an adult who writes none of these words (« comment l'aider à trouver
 une formation ? ») gets the reply for a young person, in « tu ». That error
 is milder than the opposite one, and a later parent or teacher question
@@ -56,3 +61,56 @@ _ADULT_WRITER = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS))
 def names_adult_writer(text: Text) -> bool:
     """Return whether a message contains words that show an adult wrote it."""
     return _ADULT_WRITER.search(fold(text)) is not None
+
+
+# Relatives who write about a young person: « je suis la mère de Léa ».
+_RELATIVE = (
+    r"mere|pere|maman|papa|parent|tante|oncle|grand\s+mere|grand\s+pere|marraine|parrain"
+    r"|tuteur|tutrice|belle\s+mere|beau\s+pere|beau\s+parent"
+)
+
+# Jobs of the adults around a young person. Passive forms (« je suis
+# conseillée par… ») and adverbs (« profondément ») are left out on purpose.
+_JOB = (
+    r"prof|profs|professeure?|professeur\s+principale?|enseignante?|cpe|proviseure?|principale?\s+(adjointe?\s+)?(du|de)"
+    r"|directeur|directrice|educat(eur|rice)(\s+specialisee?)?|assistante?\s+sociale?|infirmiere?\s+scolaire"
+    r"|psychologue|psy\s+en|referente?\s+decrochage|formateur|formatrice|coordinat(eur|rice)|mediat(eur|rice)"
+    r"|conseill(er|ere)\s+(d\s+orientation|principale?\s+d\s+education|en\s+insertion|mission\s+locale|a\s+la\s+mission\s+locale)"
+    r"|animat(eur|rice)\s+(jeunesse|de\s+prevention)|surveillante?|aed|aesh"
+)
+
+_INTRODUCTIONS: List[Text] = [
+    # « je suis la mère de Léa », « je suis le père d'un élève »: a relative of someone.
+    rf"\bje\s+suis\s+((la|le|sa|son|un|une)\s+)?({_RELATIVE})\s+(de|d|du)\b",
+    # « je suis parent d'élève », « nous sommes les parents de… ».
+    r"\bje\s+suis\s+(un\s+)?parent\b|\bnous\s+sommes\s+(ses\s+|les\s+)?parents\b",
+    # « je suis CPE », « je suis prof de maths », « je suis une enseignante ».
+    rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b",
+    rf"\ben\s+tant\s+que\s+((parent|mere|pere|maman|papa)\b|({_JOB})\b)",
+    # Their own child or pupils. A young parent speaks of a baby (« ma fille
+    # de 2 ans »), which the check on the age below leaves out.
+    r"\b(mon|notre)\s+(fils|ado|adolescent|grand\s+fils)\b|\b(ma|notre)\s+(fille|ado|adolescente|petite\s+fille)\b",
+    r"\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b",
+]
+
+_INTRODUCES_ADULT = re.compile("|".join(f"(?:{pattern})" for pattern in _INTRODUCTIONS))
+
+# « ma fille de 2 ans », « mon fils de 8 mois », « mon bébé », « je suis une
+# maman de 19 ans »: a young parent, who is one of the service's users.
+_YOUNG_PARENT = re.compile(
+    r"\b(fils|fille)\s+(de|a|qui\s+a)\s+(\d+\s+mois|[1-9]\s+ans?|un\s+an)\b|\bbebe\b"
+    r"|\b(maman|mere|papa|pere|parent)\s+de\s+(1\d|2[0-5])\s+ans\b"
+)
+
+
+def introduces_adult(text: Text) -> bool:
+    """Return whether the writer introduces themselves as a parent, a relative or a professional of a young person.
+
+    Unlike `names_adult_writer`, a young person's words about their own
+    family (« ma mère veut que je reprenne les cours ») or about their
+    teacher (« mon prof principal ») do not count.
+    """
+    folded = fold(text)
+    if _YOUNG_PARENT.search(folded):
+        return False
+    return _INTRODUCES_ADULT.search(folded) is not None

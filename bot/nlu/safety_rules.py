@@ -9,6 +9,9 @@ It runs after the model's intent classifier and the FallbackClassifier:
   (tests/nlu/data/distress.yml) no message reaches level 1. When an adult
   writes it about a young person (« mon fils veut mourir »), a ``writer``
   entity sets the role slot, so that the reply says « vous »;
+* a message whose writer says they are a parent or a professional
+  (`bot.nlu.adult_writer.introduces_adult`: « je suis la mère de Léa »)
+  gets the same ``writer`` entity, whatever its intent;
 * a message that contains an e-mail address gets ``give_email``, because
   DIET reads an unseen address as words and may take it for a place name;
 * a message read as ``parent_question`` or ``teacher_question`` that has no
@@ -60,7 +63,7 @@ import knowledge
 from bot.actions.distress import assess
 from bot.actions.language import foreign_language
 from bot.actions.role import ADULT_ROLE
-from bot.nlu.adult_writer import names_adult_writer
+from bot.nlu.adult_writer import introduces_adult, names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
 from knowledge.place_types import load_place_types
@@ -167,9 +170,14 @@ class SafetyRulesClassifier(GraphComponent):
                 if self._predicted_intent(message) != DISTRESS_INTENT:
                     logger.debug("Distress rules overruled the predicted intent.")
                 self._set_intent(message, DISTRESS_INTENT)
-                if assessment.about_young_person and names_adult_writer(text):
+                if (assessment.about_young_person and names_adult_writer(text)) or introduces_adult(text):
                     self._add_adult_writer(message, text)
                 return
+
+        if introduces_adult(text):
+            # « Bonjour, je suis la mère de Léa »: whatever the intent, the
+            # replies from this turn on use « vous ».
+            self._add_adult_writer(message, text)
 
         if (
             self._config.get("email", True)

@@ -43,16 +43,6 @@ VOUS_IMPERATIVE = re.compile(r"\b(?!chez\b|assez\b)\w+ez\b|\b(dites|faites)-", r
 
 PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)\}(?!\})")
 
-# Responses in « tu » that need no adult variant because no adult gets them.
-YOUNG_ONLY = {
-    # Only a parent or teacher question and the distress rules set the role
-    # (bot/data/rules.yml, bot.actions.answers.ActionAnswerAdult and the
-    # writer entity of bot.nlu.safety_rules), and neither answers a greeting.
-    # The greeting that opens a conversation therefore goes to a user whose
-    # role is unknown. An adult who greets again later still gets « tu ».
-    "utter_greet",
-}
-
 # The safety responses differ in their numbers on purpose: the young variant
 # names the 12-25 listening line and the adult one the lines for adults.
 SAFETY_PREFIXES = ("utter_distress_", "utter_handoff_distress_")
@@ -145,7 +135,9 @@ def test_tu_responses_found():
     assert len(TU_RESPONSES) >= 60
 
 
-@pytest.mark.parametrize("name", [name for name in TU_RESPONSES if name not in YOUNG_ONLY])
+# Every response may reach an adult: the writer entity of bot.nlu.safety_rules
+# sets the role from the first message (« Bonjour, je suis la mère de Léa »).
+@pytest.mark.parametrize("name", TU_RESPONSES)
 def test_tu_response_has_adult_variant(name):
     variants = DOMAIN["responses"][name]
     young = young_variants(variants)
@@ -172,12 +164,3 @@ def test_tu_response_has_adult_variant(name):
         assert payloads(adult) == payloads(variant), f"buttons differ on channel {channel}"
         if not name.startswith(SAFETY_PREFIXES):
             assert placeholders(adult) == placeholders(variant), f"variables differ on channel {channel}"
-
-
-@pytest.mark.parametrize("name", sorted(YOUNG_ONLY))
-def test_young_only_response_still_needs_listing(name):
-    # Fails once an allow-listed response gains an adult variant or loses
-    # its « tu » words, so that the list stays current.
-    variants = DOMAIN["responses"][name]
-    assert name in TU_RESPONSES
-    assert not adult_variants(variants)

@@ -534,6 +534,17 @@ def test_cancel_without_request(run_action, handoff_url, sender):
     assert result.responses == ["utter_followup_nothing_to_cancel"]
 
 
+def test_cancel_read_after_suicide_question_gets_safety_response(run_action, handoff_url, sender):
+    # « non laisse tomber » is the reply to « tu penses à te suicider ? », whatever intent the model predicted.
+    run_action(ActionSaveFollowup(), followup_tracker(sender))
+    tracker = widget_tracker("non laisse tomber", "cancel_followup", sender, slots={"last_question": "suicide_check"})
+    result = run_action(ActionCancelFollowup(), tracker)
+    assert result.responses[0].startswith("utter_distress_suicide_")
+    assert "utter_followup_cancelled" not in result.responses
+    [followup] = pending_followups(handoff_url, sender)
+    assert followup.status == "pending"
+
+
 def test_yes_to_followup_offer_starts_form(run_action):
     tracker = make_tracker("oui", "affirm", slots={"last_question": "followup_offer"})
     result = run_action(ActionHandleYesNo(), tracker)

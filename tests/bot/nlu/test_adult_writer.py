@@ -6,7 +6,7 @@ from typing import List, Tuple
 import pytest
 import yaml
 
-from bot.nlu.adult_writer import names_adult_writer
+from bot.nlu.adult_writer import introduces_adult, names_adult_writer
 from tests.nlu.test_datasets import _examples, _strip_annotations
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -62,3 +62,52 @@ def test_every_labelled_adult_message_has_adult_words(path):
     # young person's question by the rule layer, whatever intent the model predicts.
     missing = [f"{intent}: {text}" for intent, text in _adult_examples(path) if not names_adult_writer(text)]
     assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, je suis la mère de Léa",
+        "je suis le père d'un élève de 3e",
+        "Bonjour, je suis maman d'un lycéen et j'ai une question.",
+        "Je suis CPE dans un lycée de Lille",
+        "je suis prof de maths",
+        "En tant que parent, que puis-je faire ?",
+        "mon fils a quitté le lycée",
+        "ma fille de 16 ans ne va plus en cours",
+        "un de mes élèves a décroché",
+        "je suis conseillère principale d'éducation",
+    ],
+)
+def test_adult_introduction_found(text):
+    assert introduces_adult(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Young people speaking of their family, their teachers or their child.
+        "ma mère veut que je reprenne les cours",
+        "mes parents m'ont viré",
+        "mon prof principal m'a dit de venir ici",
+        "je suis la soeur de Karim, il a 17 ans",
+        "je suis une maman de 19 ans, je peux reprendre le lycée ?",
+        "ma fille de 2 ans va à la crèche, je veux reprendre une formation",
+        # « je suis » followed by a passive or an adverb, not a job.
+        "je suis conseillée par la mission locale",
+        "je suis profondément triste",
+        "je suis directement allé au CIO",
+        "je suis en formation",
+    ],
+)
+def test_young_writer_not_introduced_as_adult(text):
+    assert not introduces_adult(text)
+
+
+@pytest.mark.parametrize("path", [ROOT / "bot" / "data" / "nlu.yml", ROOT / "tests" / "nlu" / "data" / "test_set.yml"])
+def test_introductions_are_adult_words(path):
+    # An introduction is a stricter sign than the adult words: each one found
+    # in the labelled adult messages must also be found by names_adult_writer.
+    introduced = [text for _, text in _adult_examples(path) if introduces_adult(text)]
+    assert introduced
+    assert all(names_adult_writer(text) for text in introduced)

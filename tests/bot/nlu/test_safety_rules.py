@@ -50,6 +50,28 @@ def test_adult_reporting_distress_marked(nlp, component):
     assert writers == ["adult"]
 
 
+@pytest.mark.parametrize(
+    "text, predicted",
+    [
+        ("Bonjour, je suis la mère de Léa", "greet"),
+        ("Je suis CPE, où se trouve le CIO le plus proche ?", "find_place"),
+    ],
+)
+def test_adult_introduction_marked_on_any_intent(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == predicted
+    writers = [entity["value"] for entity in message.get("entities") if entity["entity"] == "writer"]
+    assert writers == ["adult"]
+
+
+@pytest.mark.parametrize("text", ["bonjour, ma mère veut que je reprenne les cours", "salut je cherche un cio"])
+def test_young_writer_not_marked(nlp, component, text):
+    message = _message(nlp, text, "find_place")
+    component.process([message])
+    assert all(entity["entity"] != "writer" for entity in message.get("entities"))
+
+
 def test_young_person_distress_not_marked(nlp, component):
     message = _message(nlp, "ma mère me frappe quand elle a bu", "distress")
     component.process([message])
