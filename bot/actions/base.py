@@ -5,7 +5,8 @@ a risk (level 2 or more, not hyperbole) gets the safety response instead of
 the action's own response, so that "je cherche un CAP mais je veux plus vivre" is
 never answered with a list of trainings. A message that only says the user
 cannot phone, right after a safety response, gets the written ways of
-getting help.
+getting help. A joke about dying (« mdr je vais mourir si je rate ce cap »)
+gets the action's response, then a gentle check-in.
 """
 
 import abc
@@ -14,6 +15,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.distress import assess
@@ -68,7 +70,10 @@ class SafetyFirstAction(Action, abc.ABC):
                 self.name(), conversation_ref(tracker.sender_id), assessment.level,
             )
             return answer_distress(dispatcher, tracker, assessment)
-        return await self.answer(dispatcher, tracker, domain)
+        events = await self.answer(dispatcher, tracker, domain)
+        if assessment.joke_about_death:
+            events = check_in_after_joke(dispatcher, tracker, events)
+        return events
 
     @abc.abstractmethod
     async def answer(
@@ -78,3 +83,23 @@ class SafetyFirstAction(Action, abc.ABC):
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
         """Answer a message that carries no distress."""
+
+
+def check_in_after_joke(
+    dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Dict[Text, Any]]
+) -> List[Dict[Text, Any]]:
+    """Add a gentle check-in after the reply to a joke about dying.
+
+    The check-in is « est-ce que ça va ? » with yes/no buttons. It becomes
+    the pending yes/no question unless the reply asked one of its own, which
+    keeps precedence.
+    """
+    logger.info("Check-in after a joke about dying in conversation %s.", conversation_ref(tracker.sender_id))
+    dispatcher.utter_message(response="utter_distress_checkin")
+    asked_own_question = any(
+        event.get("event") == "slot" and event.get("name") == "last_question" and event.get("value")
+        for event in events
+    )
+    if asked_own_question:
+        return events
+    return list(events) + [SlotSet("last_question", "checkin")]

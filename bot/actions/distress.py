@@ -66,6 +66,10 @@ class Assessment:
     # states no distress of the writer. From an adult writer, such a
     # message is about that young person.
     about_young_person: bool = False
+    # Hyperbole about dying or being killed (« mdr je vais mourir si je rate
+    # ce cap », « ce prof il me tue »): no safety response, but a check-in
+    # after the reply.
+    joke_about_death: bool = False
 
     @property
     def is_distress(self) -> bool:
@@ -180,6 +184,9 @@ def assess(text: Text) -> Assessment:
         patterns.STRONG_SUICIDE, normalized
     )
     hyperbole = (hyperbole_marker or figurative_threat) and not serious
+    joke_about_death = hyperbole and (
+        level >= 1 or figurative_threat or matches_any(patterns.FIGURATIVE_DEATH, normalized)
+    )
 
     return Assessment(
         level=level,
@@ -189,4 +196,5 @@ def assess(text: Text) -> Assessment:
         cannot_call=matches_any(patterns.CANNOT_CALL, normalized),
         about_young_person=matches_any(patterns.YOUNG_PERSON, normalized)
         and not matches_any(patterns.WRITER_DISTRESS, normalized),
+        joke_about_death=joke_about_death,
     )

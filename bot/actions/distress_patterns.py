@@ -505,15 +505,24 @@ THIRD_PARTY = _patterns(
     r"enfant|ado)\b[^.?!]*\b(est|a l air|semble|parait|devient)( tres| trop| vraiment| completement)? deprim",
 )
 
-# Hyperbole and jokes that borrow the words of distress.
-HYPERBOLE = _patterns(
-    r"\b(mdr|ptdr|lol|xd|mort de rire|la honte)\b",
+# Jokes: markers of laughter or irony, and dying of laughter.
+JOKE_MARKERS = _patterns(
+    r"\b(mdr|ptdr|lol|xd|la honte)\b",
+    r"\b(mourir|mort|morte|morts|crever|creve) de rire\b",
+)
+
+# Figures of speech about dying or being killed (« ce prof il me tue »,
+# « je vais crever de honte »): hyperbole, yet the bot checks in gently.
+FIGURATIVE_DEATH = _patterns(
     r"\b(me|m) tue avec\b",
     r"\bil me tue\b",
-    r"\bje vais mourir (si|quand)\b",
-    rf"\bmourir {_FIGURATIVE_CAUSE}\b",
-    r"\bje (suis|vais etre) morte? (si|de rire)\b",
+    r"\bje vais (mourir|crever) (si|quand)\b",
+    rf"\b(mourir|crever|clamser) (?!de rire){_FIGURATIVE_CAUSE}\b",
+    r"\bje (suis|vais etre) morte? si\b",
 )
+
+# Hyperbole and jokes that borrow the words of distress.
+HYPERBOLE = JOKE_MARKERS + FIGURATIVE_DEATH
 
 # After the bot asked "est-ce que tu penses à te suicider ?", a plan with a
 # time ("oui je vais le faire ce soir") means immediate danger even though

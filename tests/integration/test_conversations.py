@@ -174,6 +174,22 @@ def test_parent_distress_answered_in_vous(widget_user: WidgetUser):
     assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
 
 
+def test_parent_greeting_answered_in_vous(widget_user: WidgetUser):
+    reply = widget_user.say("Bonjour, je suis la mère de Léa")
+    content = texts(reply)
+    assert "vous" in content
+    assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
+
+
+@pytest.mark.parametrize("text", ["mdr je vais mourir si je rate ce cap", "jvais crever de honte si jrate mon bac"])
+def test_joke_about_dying_gets_check_in(widget_user: WidgetUser, text: str):
+    # Whatever intent the model predicts, the reply ends with « est-ce que ça va ? », without the numbers.
+    reply = widget_user.say(text)
+    content = texts(reply)
+    assert "est-ce que ça va de ton côté ?" in content
+    assert "3114" not in content
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -62,6 +62,25 @@ def test_assess_hyperbole_not_distress(message):
 
 
 @pytest.mark.parametrize(
+    "message, joke_about_death",
+    [
+        ("mdr je vais mourir si je rate encore ce cap", True),
+        ("ce prof il me tue avec ses devoirs", True),
+        ("jvais crever de honte si jrate mon bac", True),
+        ("ma mère va me tuer si je rentre tard", True),
+        ("ptdr je suis mort de rire", False),
+        ("je vais mourir de rire", False),
+        ("mdr c koi l'epide", False),
+    ],
+)
+def test_assess_joke_about_death(message, joke_about_death):
+    assessment = assess(message)
+    assert assessment.hyperbole
+    assert not assessment.is_distress
+    assert assessment.joke_about_death is joke_about_death
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "je cherche une mission locale à Lyon",

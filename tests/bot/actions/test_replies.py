@@ -53,6 +53,22 @@ def test_thank_without_pending_question(run_action):
     assert result.responses == ["utter_thank"]
 
 
+@pytest.mark.parametrize(
+    "text, intent",
+    [("jvais crever de honte si jrate mon bac", "ask_privacy"), ("mdr je vais mourir si je rate ce cap", "greet")],
+)
+def test_joke_about_dying_gets_check_in_after_reply(run_action, text, intent):
+    result = run_action(ActionReply(), make_tracker(text, intent))
+    assert result.responses == [RESPONSES_BY_INTENT[intent], "utter_distress_checkin"]
+    assert result.slot("last_question") == "checkin"
+
+
+def test_plain_joke_gets_no_check_in(run_action):
+    result = run_action(ActionReply(), make_tracker("mdr merci", "thank"))
+    assert result.responses == ["utter_thank"]
+    assert result.events == []
+
+
 def test_thank_keeps_other_pending_question(run_action):
     # A pending question other than the suicide question leaves thanks answered as usual.
     result = run_action(ActionReply(), make_tracker("merci", "thank", slots={"last_question": "checkin"}))
