@@ -149,6 +149,8 @@ def show_places(
         else:
             missing.append(place_type)
 
+    # Nearest first, whatever the type: the user goes to the place they can reach.
+    cards.sort(key=lambda card: card.get("distance_km", float("inf")))
     if cards:
         dispatcher.utter_message(response="utter_places_intro", place_de=point.place_de)
         dispatcher.utter_message(json_message={"type": "place_cards", "places": cards})
@@ -216,7 +218,11 @@ def search_places(
     show_places(dispatcher, outcome.point, place_types or list(lookup.ADVICE_TYPES), adult=is_adult(tracker))
     if outcome.from_territory:
         dispatcher.utter_message(response="utter_territory_hint")
-    return outcome.point.slot_events() + [SlotSet("pending_search", None)]
+    # The search is kept, so that a town given next (« et à Marseille ? »)
+    # shows the same type of place there.
+    return outcome.point.slot_events() + [
+        SlotSet("pending_search", None), SlotSet("last_search", PENDING_PLACE), SlotSet("place_type", requested),
+    ]
 
 
 def with_territory(tracker: Tracker, outcome: LocationOutcome) -> LocationOutcome:
@@ -380,6 +386,9 @@ def continue_with_location(
 ) -> List[EventType]:
     """Use a location the user just gave: resume the pending search, if any."""
     pending = tracker.get_slot("pending_search")
+    if pending is None and tracker.get_slot("last_search") == PENDING_PLACE:
+        # « je cherche un CIO », « Bordeaux », then « Marseille »: the CIO of Marseille.
+        pending = PENDING_PLACE
     if outcome.status not in ("found",):
         answer_unresolved(dispatcher, outcome)
         return []

@@ -27,6 +27,13 @@ def test_find_places_without_type_shows_advice_places(run_action):
     assert types == {"mission_locale", "cio"}
 
 
+def test_places_of_several_types_sorted_by_distance(run_action):
+    tracker = make_tracker("qui peut m'aider près de chez moi à Nantes", "find_place")
+    result = run_action(ActionFindPlaces(), tracker)
+    distances = [card["distance_km"] for card in result.cards]
+    assert distances == sorted(distances)
+
+
 def test_find_places_type_from_text(run_action):
     tracker = make_tracker("il est ou le cio a bordeaux", "find_place")
     result = run_action(ActionFindPlaces(), tracker)
@@ -201,6 +208,21 @@ def test_location_without_pending_search_asks_what(run_action):
     result = run_action(ActionHandleLocation(), tracker)
     assert result.responses == ["utter_location_saved"]
     assert result.slot("commune_insee") == "69266"
+
+
+def test_place_search_kept_for_next_town(run_action):
+    tracker = make_tracker("je cherche un cio a bordeaux", "find_place",
+                           [entity("place_type", "cio"), entity("location", "bordeaux")])
+    first = run_action(ActionFindPlaces(), tracker)
+    assert first.slot("last_search") == "place"
+    assert first.slot("place_type") == "cio"
+
+    tracker = make_tracker("marseille", "inform_location", [entity("location", "marseille")],
+                           slots={"last_search": "place", "place_type": "cio"})
+    result = run_action(ActionHandleLocation(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"cio"}
+    assert result.slot("commune_insee") == "13055"
 
 
 def test_find_trainings_by_field_and_city(run_action):
