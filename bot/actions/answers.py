@@ -18,7 +18,7 @@ from bot.actions.handoff import (
     answer_escalation,
     request_counsellor,
 )
-from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, foreign_language
+from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, LANGUAGE_ENTITY
 from bot.actions.role import ADULT_ROLE
 from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
@@ -274,8 +274,9 @@ class ActionHandleFallback(SafetyFirstAction):
             dispatcher.utter_message(response="utter_ask_rephrase_emoji")
             return []
 
-        language = foreign_language(text)
-        if language is not None:
+        # bot.nlu.safety_rules found the language: the detector does not run here.
+        language = next(tracker.get_latest_entity_values(LANGUAGE_ENTITY), None)
+        if language in FRENCH_ONLY_TRANSLATIONS:
             logger.info("Message in language %s in conversation %s.", language, conversation_ref(tracker.sender_id))
             dispatcher.utter_message(
                 response="utter_french_only", translation=FRENCH_ONLY_TRANSLATIONS[language]

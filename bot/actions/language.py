@@ -36,6 +36,9 @@ _LANGUAGES = {
     Language.ROMANIAN: "ro",
 }
 
+# Entity that bot.nlu.safety_rules adds to such a message, with its code.
+LANGUAGE_ENTITY = "language"
+
 # The reply's second paragraph, in the user's language: the service replies
 # in French, and 112 is the emergency number of every EU country.
 FRENCH_ONLY_TRANSLATIONS = {

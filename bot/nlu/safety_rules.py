@@ -23,8 +23,9 @@ It runs after the model's intent classifier and the FallbackClassifier:
   words are all unknown to the language model get ``nlu_fallback``, because
   the model otherwise picks an intent with high confidence at random;
 * a message in another language than French (`bot.actions.language`) gets
-  ``nlu_fallback``, whose action answers that the bot speaks French, in that
-  language too. The model, trained on French, read « I want to kill myself »
+  ``nlu_fallback`` and a ``language`` entity with the language's code, so
+  that the fallback replies that the bot speaks French, in that language
+  too. The model, trained on French, read « I want to kill myself »
   as goodbye, and the distress rules read French only.
 
 NOTE: "unknown to the language model" means no spaCy word vector; SMS
@@ -61,7 +62,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import knowledge
 from bot.actions.distress import assess
-from bot.actions.language import foreign_language
+from bot.actions.language import LANGUAGE_ENTITY, foreign_language
 from bot.actions.role import ADULT_ROLE
 from bot.nlu.adult_writer import introduces_adult, names_adult_writer
 from knowledge.models import CommuneAlias
@@ -188,9 +189,13 @@ class SafetyRulesClassifier(GraphComponent):
             self._set_intent(message, EMAIL_INTENT)
             return
 
-        if self._config.get("foreign", True) and foreign_language(text) is not None:
+        language = foreign_language(text) if self._config.get("foreign", True) else None
+        if language is not None:
             logger.debug("A message in another language overruled the predicted intent.")
             self._set_intent(message, FALLBACK_INTENT)
+            # The fallback action reads the language here rather than running
+            # the detector, and its models, a second time.
+            self._add_entity(message, text, LANGUAGE_ENTITY, language)
             return
 
         if (
@@ -213,8 +218,13 @@ class SafetyRulesClassifier(GraphComponent):
         The role slot maps this entity before the distress action runs, so
         the safety response of this very turn already says « vous ».
         """
+        SafetyRulesClassifier._add_entity(message, text, WRITER_ENTITY, ADULT_ROLE)
+
+    @staticmethod
+    def _add_entity(message: Message, text: Text, name: Text, value: Text) -> None:
+        """Add an entity that spans the whole message, as the rule layer's finding."""
         entity = {
-            "entity": WRITER_ENTITY, "value": ADULT_ROLE, "start": 0, "end": len(text),
+            "entity": name, "value": value, "start": 0, "end": len(text),
             "extractor": SafetyRulesClassifier.__name__,
         }
         message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)

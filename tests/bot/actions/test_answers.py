@@ -111,7 +111,8 @@ def test_fallback_once_asks_rephrase(run_action):
 
 
 def test_fallback_foreign_message_french_only(run_action):
-    result = run_action(ActionHandleFallback(), make_tracker("hola necesito ayuda para estudiar", "nlu_fallback"))
+    tracker = make_tracker("hola necesito ayuda para estudiar", "nlu_fallback", [entity("language", "es")])
+    result = run_action(ActionHandleFallback(), tracker)
     assert result.responses == ["utter_french_only"]
     assert "112" in result.messages[0]["translation"]
     assert "francés" in result.messages[0]["translation"]

@@ -122,6 +122,8 @@ def test_foreign_message_becomes_fallback(nlp, component, text, predicted):
     message = _message(nlp, text, predicted)
     component.process([message])
     assert message.get("intent")["name"] == "nlu_fallback"
+    languages = [entity["value"] for entity in message.get("entities") if entity["entity"] == "language"]
+    assert languages == ["en"]
 
 
 def test_foreign_rule_can_be_turned_off(nlp):
