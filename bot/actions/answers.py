@@ -263,7 +263,8 @@ class ActionHandleFallback(SafetyFirstAction):
         text = tracker.latest_message.get("text") or ""
 
         assessment = assess(text)
-        if assessment.hyperbole or assessment.level >= 1:
+        # A bare « mdr » is no reason to ask whether things are fine.
+        if assessment.joke_about_death or assessment.level >= 1:
             return answer_distress(dispatcher, tracker, assessment)
 
         if not _WORD_CHARACTER.search(text):
@@ -291,7 +292,7 @@ class ActionHandleFallback(SafetyFirstAction):
             known_types, _ = lookup.requested_place_types(tracker)
             if known_types:
                 return search_requested_places(dispatcher, tracker, outcome)
-            return continue_with_location(dispatcher, tracker, outcome)
+            return continue_with_location(dispatcher, tracker, outcome, repeat_last_search=False)
 
         # A field alone ("mecanique" after the bot asked for a trade) is a
         # training search that the model did not recognise.

@@ -22,6 +22,9 @@ from bot.actions.distress import assess
 
 logger = logging.getLogger(__name__)
 
+# Value of the last_question slot while « est-ce que ça va ? » waits for a reply.
+CHECK_IN_QUESTION = "checkin"
+
 
 def conversation_ref(sender_id: Text) -> Text:
     """Return a short reference to a conversation for the logs, in place of its sender id.
@@ -71,7 +74,7 @@ class SafetyFirstAction(Action, abc.ABC):
             )
             return answer_distress(dispatcher, tracker, assessment)
         events = await self.answer(dispatcher, tracker, domain)
-        if assessment.joke_about_death:
+        if assessment.joke_about_death and may_check_in(tracker, events):
             events = check_in_after_joke(dispatcher, tracker, events)
         return events
 
@@ -85,21 +88,37 @@ class SafetyFirstAction(Action, abc.ABC):
         """Answer a message that carries no distress."""
 
 
+# Events after which a check-in would be misplaced: the bot is paused for a
+# counsellor, or a form (the e-mail address) starts.
+_NO_CHECK_IN_AFTER = {"pause", "followup", "active_loop"}
+
+
+def may_check_in(tracker: Tracker, events: List[Dict[Text, Any]]) -> bool:
+    """Return whether a check-in may follow the reply to a joke about dying.
+
+    Not when the user was replying to a check-in (« oui mdr ce prof il me
+    tue »). Not when the reply asked a yes/no question of its own, whose
+    answer would otherwise go to the wrong question, or already checked in.
+    Not after a pause or a form.
+    """
+    if tracker.get_slot("last_question") == CHECK_IN_QUESTION:
+        return False
+    for event in events:
+        if event.get("event") in _NO_CHECK_IN_AFTER:
+            return False
+        if event.get("event") == "slot" and event.get("name") == "last_question" and event.get("value"):
+            return False
+    return True
+
+
 def check_in_after_joke(
     dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Dict[Text, Any]]
 ) -> List[Dict[Text, Any]]:
     """Add a gentle check-in after the reply to a joke about dying.
 
-    The check-in is « est-ce que ça va ? » with yes/no buttons. It becomes
-    the pending yes/no question unless the reply asked one of its own, which
-    keeps precedence.
+    The check-in is « est-ce que ça va ? » with yes/no buttons, and becomes
+    the pending yes/no question.
     """
     logger.info("Check-in after a joke about dying in conversation %s.", conversation_ref(tracker.sender_id))
     dispatcher.utter_message(response="utter_distress_checkin")
-    asked_own_question = any(
-        event.get("event") == "slot" and event.get("name") == "last_question" and event.get("value")
-        for event in events
-    )
-    if asked_own_question:
-        return events
-    return list(events) + [SlotSet("last_question", "checkin")]
+    return list(events) + [SlotSet("last_question", CHECK_IN_QUESTION)]

@@ -184,8 +184,12 @@ def assess(text: Text) -> Assessment:
         patterns.STRONG_SUICIDE, normalized
     )
     hyperbole = (hyperbole_marker or figurative_threat) and not serious
+    laughing = matches_any(patterns.LAUGHTER, normalized)
     joke_about_death = hyperbole and (
-        level >= 1 or figurative_threat or matches_any(patterns.FIGURATIVE_DEATH, normalized)
+        level >= 1
+        or figurative_threat
+        or matches_any(patterns.FIGURATIVE_DEATH, normalized)
+        or (matches_any(patterns.ANNOYANCE_KILL, normalized) and not laughing)
     )
 
     return Assessment(

@@ -108,6 +108,11 @@ STRONG_SUICIDE = _patterns(
     r"\b(m|me|s|se) ouvrir les veines\b",
     r"\b(fatigue|fatiguee|lasse?) de vivre\b",
     r"\bmerite (pas|plus) de vivre\b",
+    # Having the means: « mdr je vais mourir si je rate, j'ai déjà les médicaments ».
+    r"\bj ai (deja |tout |assez de |plein de )?(les|des|mes|assez de|plein de)? ?(medicaments|medocs|cachets|comprimes)\b"
+    r"(?= *([.,!?]|$| (de cote|sur moi|caches?|a la maison|dans ma chambre|qu il faut|pour (le faire|en finir))))",
+    # « c'est la honte, j'ai envie de mourir »: a wish to die, not a figure of speech.
+    rf"\b(envie de|pense a|penser a|pense souvent a) (mourir|crever)\b(?! {_FIGURATIVE_CAUSE})",
 )
 
 SUICIDE = STRONG_SUICIDE + _patterns(
@@ -115,6 +120,10 @@ SUICIDE = STRONG_SUICIDE + _patterns(
     r"(?<!va )(?<!vont )(?<!allait )(?<!allaient )(?<!veut )(?<!veulent )(?<!voulait )"
     r"\b(me|m) tuer\b",
     r"\b(se|s) tuer\b",
+    # « je me tue si je rate mon bac », but not « je me tue à le répéter » nor « au travail ».
+    r"\bje me tue\b(?! (a|au) (le|la|les|te|vous|lui|leur|travail|tache|force)\b)",
+    r"\bpersonne (ne )?(me|m) (regrettera|regretterait|pleurera|pleurerait)\b",
+    r"\b(personne|qui) (ne )?remarquera(it)? (meme pas )?(si|que) je (suis plus la|disparais|pars)\b",
     r"\b(veux|veut|veulent|voulais|voulait|voudrais|aimerais|souhaite|envie de|vais|va|prefere|pense a|laisser)"
     rf"( juste| vraiment| tellement| bientot)? (mourir|crever)\b(?! {_FIGURATIVE_CAUSE})",
     r"\bdisparaitre\b(?! (sous terre|de (la|les|vos|mes|ses) (liste|listes|fichiers?|serveurs?|radars?|base|bases|"
@@ -505,24 +514,42 @@ THIRD_PARTY = _patterns(
     r"enfant|ado)\b[^.?!]*\b(est|a l air|semble|parait|devient)( tres| trop| vraiment| completement)? deprim",
 )
 
-# Jokes: markers of laughter or irony, and dying of laughter.
-JOKE_MARKERS = _patterns(
-    r"\b(mdr|ptdr|lol|xd|la honte)\b",
+# Laughter: markers of a joke, and dying of laughter.
+LAUGHTER = _patterns(
+    r"\b(mdr|ptdr|lol|xd)\b",
     r"\b(mourir|mort|morte|morts|crever|creve) de rire\b",
+    r"\b(me|m) tue avec (ses|tes|leurs|vos) (blagues|vannes|delires|conneries|betises)\b",
 )
 
-# Figures of speech about dying or being killed (« ce prof il me tue »,
-# « je vais crever de honte »): hyperbole, yet the bot checks in gently.
-FIGURATIVE_DEATH = _patterns(
+# Shame as a figure of speech (« la honte, j'ai envie de disparaître »).
+SHAME = _patterns(r"\bla honte\b")
+
+# Annoyance (« ce prof il me tue »): hyperbole, checked in on unless the
+# writer laughs (« il me tue ce mec mdr »).
+ANNOYANCE_KILL = _patterns(
     r"\b(me|m) tue avec\b",
     r"\bil me tue\b",
-    r"\bje vais (mourir|crever) (si|quand)\b",
+)
+
+# The everyday causes after « je vais mourir si… » that make it a figure of
+# speech: school, exams, forms, transport. Any other cause (« si personne
+# m'aide », « si je retourne chez moi », « si ça continue ») stays distress.
+_EVERYDAY_CAUSE = (
+    r"(rate|rater|rates|loupe|louper|foire|redouble|redoubler|bac|brevet|cap|bts|exams?|examens?|controles?|partiels?"
+    r"|oral|ecrit|notes?|bulletin|profs?|cours|devoirs?|dm|interro|dossiers?|papiers?|formulaires?|stage|entretien"
+    r"|bus|train|metro|reveil|file d attente|queue|dissert|code|permis)"
+)
+
+# Figures of speech about dying (« mdr je vais mourir si je rate ce cap »,
+# « je vais crever de honte »): hyperbole, yet the bot checks in gently.
+FIGURATIVE_DEATH = _patterns(
+    rf"\bje vais (mourir|crever) (si|quand)\b[^.?!]*\b{_EVERYDAY_CAUSE}\b",
     rf"\b(mourir|crever|clamser) (?!de rire){_FIGURATIVE_CAUSE}\b",
-    r"\bje (suis|vais etre) morte? si\b",
+    rf"\bje (suis|vais etre) morte? si\b[^.?!]*\b{_EVERYDAY_CAUSE}\b",
 )
 
 # Hyperbole and jokes that borrow the words of distress.
-HYPERBOLE = JOKE_MARKERS + FIGURATIVE_DEATH
+HYPERBOLE = LAUGHTER + SHAME + ANNOYANCE_KILL + FIGURATIVE_DEATH
 
 # After the bot asked "est-ce que tu penses à te suicider ?", a plan with a
 # time ("oui je vais le faire ce soir") means immediate danger even though

@@ -15,7 +15,8 @@ from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.answers import ActionHandleYesNo
+from bot.actions.answers import ActionHandleFallback, ActionHandleYesNo
+from bot.actions.base import may_check_in
 from bot.actions.replies import RESPONSES_BY_INTENT, UNKNOWN_INTENT_RESPONSE, ActionReply
 from tests.bot.conftest import ROOT, load_domain, make_tracker
 
@@ -61,6 +62,35 @@ def test_joke_about_dying_gets_check_in_after_reply(run_action, text, intent):
     result = run_action(ActionReply(), make_tracker(text, intent))
     assert result.responses == [RESPONSES_BY_INTENT[intent], "utter_distress_checkin"]
     assert result.slot("last_question") == "checkin"
+
+
+def test_fallback_joke_gets_one_check_in(run_action):
+    result = run_action(ActionHandleFallback(), make_tracker("mdr je vais mourir si je rate ce cap", "nlu_fallback"))
+    assert result.responses == ["utter_distress_checkin"]
+    assert result.slot("last_question") == "checkin"
+
+
+def test_check_in_reply_not_checked_in_again(run_action):
+    tracker = make_tracker("oui mdr ce prof il me tue", "affirm", slots={"last_question": "checkin"})
+    result = run_action(ActionHandleYesNo(), tracker)
+    assert "utter_distress_checkin" not in result.responses
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [{"event": "pause"}],
+        [{"event": "followup", "name": "followup_form"}],
+        [{"event": "slot", "name": "last_question", "value": "followup_offer"}],
+    ],
+)
+def test_may_check_in_false_after_pause_form_or_question(events):
+    assert not may_check_in(make_tracker("ce prof il me tue", "ask_counsellor"), events)
+
+
+def test_check_in_after_plain_reply():
+    events = [{"event": "slot", "name": "last_question", "value": None}]
+    assert may_check_in(make_tracker("ce prof il me tue", "ask_scheme"), events)
 
 
 def test_plain_joke_gets_no_check_in(run_action):
