@@ -282,7 +282,9 @@ def search_trainings(
     show_reentry(dispatcher, outcome.point, age, adult=is_adult(tracker))
     if outcome.from_territory:
         dispatcher.utter_message(response="utter_territory_hint")
-    return events + outcome.point.slot_events() + [SlotSet("pending_search", None)]
+    return events + outcome.point.slot_events() + [
+        SlotSet("pending_search", None), SlotSet("last_search", PENDING_TRAINING),
+    ]
 
 
 def field_in_message(tracker: Tracker) -> Optional[Text]:
@@ -382,13 +384,30 @@ class ActionFindTrainings(SafetyFirstAction):
 
 
 def continue_with_location(
-    dispatcher: CollectingDispatcher, tracker: Tracker, outcome: LocationOutcome
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    outcome: LocationOutcome,
+    *,
+    repeat_last_search: bool = True,
 ) -> List[EventType]:
-    """Use a location the user just gave: resume the pending search, if any."""
+    """Use a location the user just gave: resume the pending search, if any.
+
+    With ``repeat_last_search``, a town given after results (« et à
+    Marseille ? ») gets the last search there. The fallback turns it off,
+    because a short word it reads as a town (« nice », « mouais ») may be
+    no town at all.
+    """
     pending = tracker.get_slot("pending_search")
-    if pending is None and tracker.get_slot("last_search") == PENDING_PLACE:
+    last_search = tracker.get_slot("last_search") if repeat_last_search else None
+    if pending is None and last_search == PENDING_PLACE:
         # « je cherche un CIO », « Bordeaux », then « Marseille »: the CIO of Marseille.
         pending = PENDING_PLACE
+    if pending is None and last_search == PENDING_TRAINING and outcome.status == "found":
+        # The trainings are the same everywhere: only the re-entry places change.
+        assert outcome.point is not None
+        say_dominant(dispatcher, outcome)
+        show_reentry(dispatcher, outcome.point, user_age(tracker), adult=is_adult(tracker))
+        return outcome.point.slot_events()
     if outcome.status not in ("found",):
         answer_unresolved(dispatcher, outcome)
         return []

@@ -11,7 +11,7 @@ speaks about (« un élève », « ce jeune »), or the words of school staff
 
 `introduces_adult` is narrower: it finds a writer who says who they are
 (« je suis la mère de Léa », « en tant que CPE ») or speaks of their own
-child or pupils, on any intent, so that the greeting that answers
+child or pupils, on any intent, so that the greeting sent for
 « Bonjour, je suis la mère de Léa » already says « vous ».
 
 NOTE: an adult who writes none of these words (« comment l'aider à trouver
@@ -23,7 +23,7 @@ with such a word switches to « vous ».
 import re
 from typing import List, Text
 
-from bot.actions.distress_patterns import fold
+from bot.actions.distress_patterns import fold, normalize
 
 _CHILD_WORDS = (
     r"fils|filles?|enfants?|ados?|adolescente?s?|gars|garcon|petite?|grande?|ainee?|cadette?"
@@ -65,42 +65,64 @@ def names_adult_writer(text: Text) -> bool:
 
 # Relatives who write about a young person: « je suis la mère de Léa ».
 _RELATIVE = (
-    r"mere|pere|maman|papa|parent|tante|oncle|grand\s+mere|grand\s+pere|marraine|parrain"
+    r"mere|pere|maman|papa|parent|tante|oncle|grand\s+mere|grand\s+pere|mamie|mamy|papi|papy|marraine|parrain"
     r"|tuteur|tutrice|belle\s+mere|beau\s+pere|beau\s+parent"
 )
 
 # Jobs of the adults around a young person. Passive forms (« je suis
-# conseillée par… ») and adverbs (« profondément ») are left out on purpose.
+# conseillée par… ») and adverbs (« profondément ») are left out on purpose,
+# and so are the student jobs (surveillant, AED).
 _JOB = (
-    r"prof|profs|professeure?|professeur\s+principale?|enseignante?|cpe|proviseure?|principale?\s+(adjointe?\s+)?(du|de)"
-    r"|directeur|directrice|educat(eur|rice)(\s+specialisee?)?|assistante?\s+sociale?|infirmiere?\s+scolaire"
-    r"|psychologue|psy\s+en|referente?\s+decrochage|formateur|formatrice|coordinat(eur|rice)|mediat(eur|rice)"
-    r"|conseill(er|ere)\s+(d\s+orientation|principale?\s+d\s+education|en\s+insertion|mission\s+locale|a\s+la\s+mission\s+locale)"
-    r"|animat(eur|rice)\s+(jeunesse|de\s+prevention)|surveillante?|aed|aesh"
+    r"prof|profs|professeure?|professeur\s+principale?|enseignante?|instit|institut(eur|rice)|cpe|proviseure?"
+    r"|principale?\s+(adjointe?\s+)?(du|de)|chef\s+d\s+etablissement|directeur|directrice"
+    r"|educat(eur|rice)(\s+specialisee?)?|educ\s+spe|assistante?\s+sociale?|assistante?\s+d\s+education"
+    r"|travailleu(r|se)\s+social(e)?|infirmiere?\s+scolaire|psychologue|psy\s+en|referente?\s+decrochage"
+    r"|formateur|formatrice|coordinat(eur|rice)|mediat(eur|rice)|chargee?\s+d\s+insertion"
+    r"|conseill(er|ere)\s+(d\s+orientation|principale?\s+d\s+education|en\s+insertion|d\s+insertion|emploi"
+    r"|mission\s+locale|a\s+la\s+mission\s+locale|a\s+france\s+travail)"
+    r"|animat(eur|rice)\s+(jeunesse|de\s+prevention)"
 )
 
 _INTRODUCTIONS: List[Text] = [
     # « je suis la mère de Léa », « je suis le père d'un élève »: a relative of someone.
     rf"\bje\s+suis\s+((la|le|sa|son|un|une)\s+)?({_RELATIVE})\s+(de|d|du)\b",
+    # « je suis sa mère », « je suis sa grand-mère »: « sa » is the young person.
+    rf"\bje\s+suis\s+(sa|son)\s+({_RELATIVE})\b",
+    # « Maman de Léa, 16 ans », « Père d'un lycéen décrocheur », at the start.
+    rf"^((bonjour|bonsoir|salut)\s*,?\s*)?({_RELATIVE})\s+(de|d|du)\s+",
     # « je suis parent d'élève », « nous sommes les parents de… ».
     r"\bje\s+suis\s+(un\s+)?parent\b|\bnous\s+sommes\s+(ses\s+|les\s+)?parents\b",
     # « je suis CPE », « je suis prof de maths », « je suis une enseignante ».
     rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b",
     rf"\ben\s+tant\s+que\s+((parent|mere|pere|maman|papa)\b|({_JOB})\b)",
-    # Their own child or pupils. A young parent speaks of a baby (« ma fille
-    # de 2 ans »), which the check on the age below leaves out.
-    r"\b(mon|notre)\s+(fils|ado|adolescent|grand\s+fils)\b|\b(ma|notre)\s+(fille|ado|adolescente|petite\s+fille)\b",
+    # Their own child or pupils. A young parent speaks of a small child
+    # (« ma fille de 2 ans »), which _YOUNG_PARENT below leaves out.
+    r"\b(mon|notre)\s+(fils|ado|adolescent|enfant|grand\s+fils)\b|\b(ma|notre)\s+(fille|ado|adolescente)\b",
+    r"\b(mes|nos)\s+enfants\b",
     r"\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b",
 ]
 
 _INTRODUCES_ADULT = re.compile("|".join(f"(?:{pattern})" for pattern in _INTRODUCTIONS))
 
-# « ma fille de 2 ans », « mon fils de 8 mois », « mon bébé », « je suis une
-# maman de 19 ans »: a young parent, who is one of the service's users.
-_YOUNG_PARENT = re.compile(
-    r"\b(fils|fille)\s+(de|a|qui\s+a)\s+(\d+\s+mois|[1-9]\s+ans?|un\s+an)\b|\bbebe\b"
-    r"|\b(maman|mere|papa|pere|parent)\s+de\s+(1\d|2[0-5])\s+ans\b"
+_SMALL_NUMBER = r"(\d|10|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|dix\s+huit)"
+
+# Signs that the writer is a young person, who is one of the service's
+# users, whatever else the message contains: a young parent (« ma fille de
+# 2 ans », « je suis maman d'un bébé », crèche, pregnancy), the writer's own
+# age from 16 to 25, a trainee (« je suis éducateur en formation »), or a
+# relative of a brother or sister (« la marraine de ma cousine »).
+_YOUNG_WRITER = re.compile(
+    rf"\b(fils|fille|garcon|petite?|enfant|bebe)\s+(de|a|qui\s+a|qui\s+vient\s+d\s+avoir|\(?)\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
+    rf"|\b(fils|fille|garcon|petite?|enfant|bebe)\s*,\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
+    r"|\b(mon|d\s+un|d\s+une)\s+(bebe|nourrisson|petit\s+garcon|petite\s+fille|petit|petite)\b"
+    r"|\bcreche\b|\bnounou\b|\bmode\s+de\s+garde\b|\bje\s+suis\s+enceinte\b|\bj\s+allaite\b"
+    r"|\bj\s+ai\s+(1[6-9]|2[0-5])\s+ans\b|\b(maman|mere|papa|pere|parent)\w*(\s+\w+)?\s+(de|a)\s+(1[6-9]|2[0-5])\s+ans\b"
+    r"|\bje\s+suis\b[^.,;:!?]{0,40}\b(en\s+formation|en\s+alternance|en\s+apprentissage|stagiaire|etudiante?|apprentie?)\b"
+    r"|\bde\s+(ma|mon)\s+(petite?\s+)?(soeur|frere|cousine?)\b"
 )
+
+# « wesh mon fils », « mdr ma fille t'as vu »: a friend addressed, not a child.
+_VOCATIVE = re.compile(r"\b(wesh|yo|eh|hey|mdr|ptdr|lol|allez|oh)\s+(mon\s+fils|ma\s+fille)\b")
 
 
 def introduces_adult(text: Text) -> bool:
@@ -108,9 +130,14 @@ def introduces_adult(text: Text) -> bool:
 
     Unlike `names_adult_writer`, a young person's words about their own
     family (« ma mère veut que je reprenne les cours ») or about their
-    teacher (« mon prof principal ») do not count.
+    teacher (« mon prof principal ») do not count. SMS spellings
+    (« jsuis », « chui ») are written out first.
+
+    NOTE: the role this sets lasts for the whole conversation, so the
+    checks lean towards a young writer: a young parent or a young
+    professional who gives no age may still be taken for an adult.
     """
-    folded = fold(text)
-    if _YOUNG_PARENT.search(folded):
+    normalized = _VOCATIVE.sub(" ", normalize(text))
+    if _YOUNG_WRITER.search(normalized):
         return False
-    return _INTRODUCES_ADULT.search(folded) is not None
+    return _INTRODUCES_ADULT.search(normalized) is not None

@@ -455,6 +455,17 @@
     return row;
   }
 
+  // The fields that a queue row shows: a change elsewhere (the time of the
+  // young person's last message) does not rebuild the row.
+  function queueRowState(conversation) {
+    return JSON.stringify([
+      conversation.id, conversation.pseudonym, conversation.urgent, conversation.status,
+      conversation.status_label, conversation.claimed_at, conversation.queued_at,
+      conversation.channel_label, conversation.topic, conversation.location_label,
+      conversation.counsellor_name, conversation.counsellor_id,
+    ]);
+  }
+
   function renderQueue(conversations) {
     const tbody = byId("queue-body");
     if (!tbody) {
@@ -469,32 +480,37 @@
     const waiting = conversations.filter(function (c) { return c.status === "queued"; }).length;
     document.title = (waiting ? "(" + waiting + ") " : "") + TEXT.queueTitle;
 
-    // A row whose conversation did not change is kept as it is, so that a click that
-    // straddles a refresh (pressed on the old button, released on a new one) is not lost.
+    // A row whose shown fields did not change is kept as it is, so that a click
+    // that straddles a refresh (pressed on the old button, released on a new
+    // one) is not lost.
     const previous = new Map();
     tbody.querySelectorAll("tr[data-conversation-id]").forEach(function (row) {
       previous.set(row.dataset.conversationId, row);
     });
     const rows = conversations.map(function (conversation) {
-      const state = JSON.stringify(conversation);
-      const kept = previous.get(conversation.id);
-      if (kept && kept.dataset.state === state) {
-        return kept;
+      const state = queueRowState(conversation);
+      const unchanged = previous.get(conversation.id);
+      if (unchanged && unchanged.dataset.state === state) {
+        return unchanged;
       }
       const row = buildQueueRow(conversation);
       row.dataset.state = state;
       return row;
     });
-    // Only the rows that changed or moved touch the DOM: a kept row is never detached.
-    rows.forEach(function (row, index) {
-      const current = tbody.children[index];
-      if (current !== row) {
-        tbody.insertBefore(row, current || null);
+    // Rows that are gone or outdated leave first; the kept rows then keep
+    // their places, and only new rows are inserted between them.
+    const current = new Set(rows);
+    Array.from(tbody.children).forEach(function (row) {
+      if (!current.has(row)) {
+        row.remove();
       }
     });
-    while (tbody.children.length > rows.length) {
-      tbody.lastElementChild.remove();
-    }
+    rows.forEach(function (row, index) {
+      const atIndex = tbody.children[index];
+      if (atIndex !== row) {
+        tbody.insertBefore(row, atIndex || null);
+      }
+    });
     show(byId("queue-table"), conversations.length > 0);
     show(byId("queue-empty"), conversations.length === 0);
 

@@ -3,6 +3,7 @@
 The knowledge database is the one the test command imports (KNOWLEDGE_DATABASE_URL).
 """
 
+from bot.actions.answers import ActionHandleFallback
 from bot.actions.search import ActionFindPlaces, ActionFindTrainings, ActionHandleLocation
 from tests.bot.conftest import entity, make_tracker
 
@@ -223,6 +224,21 @@ def test_place_search_kept_for_next_town(run_action):
     assert result.cards
     assert {card["type"] for card in result.cards} == {"cio"}
     assert result.slot("commune_insee") == "13055"
+
+
+def test_training_search_kept_for_next_town(run_action):
+    tracker = make_tracker("marseille", "inform_location", [entity("location", "marseille")],
+                           slots={"last_search": "training", "place_type": "cio", "field": "cuisine"})
+    result = run_action(ActionHandleLocation(), tracker)
+    assert "utter_reentry_intro" in result.responses
+    assert "utter_trainings_intro" not in result.responses
+    assert "cio" not in {card["type"] for card in result.cards}
+
+
+def test_fallback_word_read_as_town_repeats_no_search(run_action):
+    tracker = make_tracker("mouais", "nlu_fallback", slots={"last_search": "place", "place_type": "cio"})
+    result = run_action(ActionHandleFallback(), tracker)
+    assert result.cards == []
 
 
 def test_find_trainings_by_field_and_city(run_action):

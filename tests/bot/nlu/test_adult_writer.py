@@ -77,6 +77,18 @@ def test_every_labelled_adult_message_has_adult_words(path):
         "ma fille de 16 ans ne va plus en cours",
         "un de mes élèves a décroché",
         "je suis conseillère principale d'éducation",
+        # SMS spellings, « sa », titles at the start, and other jobs.
+        "jsuis la mère de Léa",
+        "chuis cpe",
+        "je suis sa grand-mère",
+        "Bonjour, maman de Léa, 16 ans",
+        "père d'un lycéen décrocheur",
+        "mon enfant a décroché",
+        "je suis conseiller emploi à France Travail",
+        "je suis travailleur social",
+        "ma fille de 17 ans a un bébé et veut reprendre le lycée",
+        "ma fille est enceinte et a arrêté le lycée",
+        "Je suis formatrice en CFA, une apprentie veut tout arrêter",
     ],
 )
 def test_adult_introduction_found(text):
@@ -98,6 +110,21 @@ def test_adult_introduction_found(text):
         "je suis profondément triste",
         "je suis directement allé au CIO",
         "je suis en formation",
+        # Young parents.
+        "je suis maman d'un petit garçon de 2 ans, je veux reprendre mes études",
+        "je suis parent et j'ai 19 ans",
+        "mon fils va à la crèche, je peux faire une formation ?",
+        "ma fille, 18 mois, ne va pas à la crèche",
+        "je suis enceinte de ma fille, je peux continuer mon CAP ?",
+        # Young workers and trainees.
+        "je suis surveillante de cantine",
+        "je suis aed dans un lycée",
+        "je suis prof de danse, j'ai 20 ans et j'ai pas le bac",
+        "je suis éducateur en formation",
+        # A friend addressed, and the relative of a brother or sister.
+        "wesh mon fils",
+        "mdr ma fille t'as vu",
+        "je suis la marraine de ma cousine",
     ],
 )
 def test_young_writer_not_introduced_as_adult(text):
