@@ -175,11 +175,6 @@ class SafetyRulesClassifier(GraphComponent):
                     self._add_adult_writer(message, text)
                 return
 
-        if introduces_adult(text):
-            # « Bonjour, je suis la mère de Léa »: whatever the intent, the
-            # replies from this turn on use « vous ».
-            self._add_adult_writer(message, text)
-
         if (
             self._config.get("email", True)
             and self._predicted_intent(message) not in KEEPS_EMAIL_INTENT
@@ -210,6 +205,13 @@ class SafetyRulesClassifier(GraphComponent):
             self._set_intent(message, FALLBACK_INTENT)
             # What is left are places that do not exist: no slot may keep them.
             message.set(ENTITIES, [], add_to_output=True)
+            return
+
+        if self._predicted_intent(message) not in ADULT_INTENTS and introduces_adult(text):
+            # « Bonjour, je suis la mère de Léa »: whatever the intent, the
+            # replies from this turn on use « vous ». The adult intents need
+            # no entity: their action sets the role.
+            self._add_adult_writer(message, text)
 
     @staticmethod
     def _add_adult_writer(message: Message, text: Text) -> None:

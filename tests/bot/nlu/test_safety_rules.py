@@ -65,6 +65,14 @@ def test_adult_introduction_marked_on_any_intent(nlp, component, text, predicted
     assert writers == ["adult"]
 
 
+def test_adult_intent_needs_no_writer_entity(nlp, component):
+    # action_answer_adult sets the role itself.
+    message = _message(nlp, "Je suis CPE, un élève ne vient plus en cours", "teacher_question")
+    component.process([message])
+    assert message.get("intent")["name"] == "teacher_question"
+    assert all(entity["entity"] != "writer" for entity in message.get("entities"))
+
+
 @pytest.mark.parametrize("text", ["bonjour, ma mère veut que je reprenne les cours", "salut je cherche un cio"])
 def test_young_writer_not_marked(nlp, component, text):
     message = _message(nlp, text, "find_place")
