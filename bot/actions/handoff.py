@@ -510,7 +510,13 @@ def _channel_of(tracker: Tracker) -> Text:
 
 
 class ValidateFollowupForm(FormValidationAction):
-    """Check the e-mail address of the follow-up form."""
+    """Check the e-mail address of the follow-up form.
+
+    NOTE: unlike the other actions, the form does not go through the safety
+    check first. A message with distress stops it (rule « distress while
+    the address is asked »), but a reply to « tu penses à te suicider ? »
+    that the model reads as give_email starts the form.
+    """
 
     def name(self) -> Text:
         return "validate_followup_form"
