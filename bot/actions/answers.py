@@ -25,6 +25,7 @@ from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
     field_in_message,
+    is_follow_up,
     search_places,
     search_requested_places,
     search_trainings,
@@ -81,6 +82,9 @@ _WORD_CHARACTER = re.compile(r"[^\W_]")
 # Emoji that say the user is sad, for which a check-in suits better than
 # "please use words".
 _SAD_EMOJI = ("😭", "😢", "😞", "😔", "💔", "😿", "☹", "🙁", "😩", "😫", "🥺", "😥", "😪")
+# Emoji of a means of harm: a knife, pills, blood, a coffin, a rope. « 💀 »
+# is left out, as young people use it for laughing.
+_HARM_EMOJI = ("🔪", "💊", "🩸", "⚰", "🪦", "🪢", "🔫")
 
 
 def _daeu_age_note(
@@ -269,7 +273,7 @@ class ActionHandleFallback(SafetyFirstAction):
 
         if not _WORD_CHARACTER.search(text):
             # Emoji or punctuation only: a sad face gets a check-in.
-            if any(emoji in text for emoji in _SAD_EMOJI):
+            if any(emoji in text for emoji in _SAD_EMOJI + _HARM_EMOJI):
                 dispatcher.utter_message(response="utter_distress_checkin")
                 return [SlotSet("last_question", "checkin")]
             dispatcher.utter_message(response="utter_ask_rephrase_emoji")
@@ -292,7 +296,7 @@ class ActionHandleFallback(SafetyFirstAction):
             known_types, _ = lookup.requested_place_types(tracker)
             if known_types:
                 return search_requested_places(dispatcher, tracker, outcome)
-            return continue_with_location(dispatcher, tracker, outcome, repeat_last_search=False)
+            return continue_with_location(dispatcher, tracker, outcome, repeat_last_search=is_follow_up(tracker))
 
         # A field alone ("mecanique" after the bot asked for a trade) is a
         # training search that the model did not recognise.

@@ -349,7 +349,10 @@ HARASSMENT_VICTIM = _patterns(r"\b(me|m|moi|suis)\b[^.?!]*harcel", r"harcel\w* (
 # me tuer si je rentre tard" it is a figure of speech.
 KILL_THREAT = _patterns(r"\b(va|vont|veut|veulent|voulait|voulaient|allait|allaient) me tuer\b")
 FIGURATIVE_KILL_THREAT = _patterns(
-    r"\b(va|vont) me tuer (quand|si)\b(?!.*\b(parle|dis|raconte|balance|porte plainte|previens)\b)"
+    r"\b(va|vont) me tuer (quand|si)\b(?!.*\b(parle|dis|raconte|balance|porte plainte|previens)\b)",
+    # « elle va me tuer avec ses notes »: exasperation at a child or a pupil.
+    r"\b(va|vont) me tuer avec (ses|son|sa|leurs|tes|ces) (notes|bulletins?|betises|conneries|blagues|questions"
+    r"|histoires|devoirs|retards|absences|caprices|crises|reflexions)\b",
 )
 
 THREATS = _patterns(
@@ -575,6 +578,13 @@ UNSURE_REPLY = _patterns(
 CLEAR_NO = _patterns(
     r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
     r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",
+    # « non c t pour rire », « nn mdr c une blague », « jrigole »: the
+    # message before was a joke. Not « c'était une blague mais en vrai… ».
+    r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn|mais non)?\W*"
+    r"((c etait|c est|c t|ct|cetait|j ai dit ca|je disais ca)\s+)?"
+    r"(pour rire|une blague|pour de faux|pour de rire|pour deconner|pour plaisanter)\b",
+    r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn|mais non)?\W*je (rigole|plaisante|deconne)\b",
+    r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn)\s+(mdr|ptdr|lol|xd)\b",
 )
 
 # The writer cannot phone, so the numbers alone do not reach them: deaf or

@@ -12,7 +12,8 @@ test set and the distress set (over 3,000 messages, SMS spelling included),
 no message was taken for another language with the thresholds below.
 
 NOTE: short messages are left alone: « ya kelkun la ? » reads as German to
-the detector, so a message in the Latin alphabet needs four words or more.
+the detector, so a message in the Latin alphabet needs four words or more,
+unless it states a wish to die in one of these languages (« i wanna die »).
 A French message still taken for another language loses its answer, because
 bot.nlu.safety_rules then sends it to the fallback.
 """
@@ -62,6 +63,24 @@ MIN_CONFIDENCE = 0.3
 # ... and be this many times as likely as French.
 MIN_RATIO_TO_FRENCH = 4.0
 
+# Wishes to die in the listed languages, found even in messages too short
+# for the detector (« i wanna die », « quiero morir »): they must get the
+# reply with 112 rather than « reformule » in French.
+_SHORT_DISTRESS = {
+    "en": r"\bi\s*(wanna|want\s+to|will|m\s+going\s+to|am\s+going\s+to|gonna)\s+(die|kill\s+myself)\b"
+          r"|\bkill\s+my\s*self\b|\bend\s+my\s+life\b|\bsuicidal\b",
+    "es": r"\b(quiero\s+morir(me)?|me\s+quiero\s+morir|matarme|suicidarme|me\s+voy\s+a\s+matar)\b",
+    "pt": r"\b(quero\s+morrer|vou\s+me\s+matar|me\s+matar|suicidar-me)\b",
+    "it": r"\b(voglio\s+morire|uccidermi|suicidarmi|ammazzarmi)\b",
+    "de": r"\b(will\s+sterben|mich\s+umbringen|selbstmord)\b",
+    "ar": r"أريد\s+أن\s+أموت|بغيت\s+نموت|انتحار|\bbghit\s+n?mout\b|\bbghit\s+nmot\b",
+    "tr": r"\b(ölmek\s+istiyorum|intihar)\b",
+    "ro": r"\b(vreau\s+s[aă]\s+mor|sinucid)\w*",
+}
+_SHORT_DISTRESS_PATTERNS = {
+    language: re.compile(pattern, re.IGNORECASE) for language, pattern in _SHORT_DISTRESS.items()
+}
+
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # A word whose first letter is Latin, accented or not (« école », « ığ »).
 _LATIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F]")
@@ -86,6 +105,9 @@ def foreign_language(text: Text) -> Optional[Text]:
         French, too short to tell, or in a language not listed.
     """
     text = _EMAIL_OR_LINK.sub(" ", text or "")
+    for language, pattern in _SHORT_DISTRESS_PATTERNS.items():
+        if pattern.search(text):
+            return language
     words = _WORD.findall(text)
     latin = sum(1 for word in words if _LATIN_WORD.match(word))
     min_words = MIN_WORDS if latin * 2 >= len(words) else MIN_WORDS_OTHER_SCRIPT

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import knowledge
 from bot.actions import lookup
 from bot.actions.base import SafetyFirstAction, conversation_ref
+from bot.actions.distress_patterns import fold
 from bot.actions.lookup import LocationOutcome, SearchPoint
 from bot.actions.role import is_adult
 
@@ -347,8 +348,26 @@ class ActionFindPlaces(SafetyFirstAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Search places for the latest message."""
+        """Search places for the latest message, or repeat the last search in another town."""
+        known, unknown = lookup.requested_place_types(tracker)
+        if not known and not unknown and tracker.get_slot("last_search") and is_follow_up(tracker):
+            # « et à Marseille ? » after CIO cards: the model may read it as
+            # find_place with no type, which would show the advice places.
+            outcome = lookup.locate(tracker, use_slots=False)
+            if outcome.status == "found":
+                return continue_with_location(dispatcher, tracker, outcome)
         return search_requested_places(dispatcher, tracker)
+
+
+# « et à Marseille ? », « pareil à Lille », « sur Lyon »: the same search elsewhere.
+_FOLLOW_UP = re.compile(
+    r"^\W*(et|pareil|idem|meme chose|aussi)\b|^\W*(a|sur|vers|pres de|dans|du cote de)\s+[^?]{1,40}\??\s*$"
+)
+
+
+def is_follow_up(tracker: Tracker) -> bool:
+    """Return whether the latest message requests the last search somewhere else."""
+    return _FOLLOW_UP.match(fold(tracker.latest_message.get("text") or "")) is not None
 
 
 def search_requested_places(
@@ -393,9 +412,9 @@ def continue_with_location(
     """Use a location the user just gave: resume the pending search, if any.
 
     With ``repeat_last_search``, a town given after results (« et à
-    Marseille ? ») gets the last search there. The fallback turns it off,
-    because a short word it reads as a town (« nice », « mouais ») may be
-    no town at all.
+    Marseille ? ») gets the last search there. The fallback turns it on for
+    a follow-up only, because a short word it reads as a town (« nice »,
+    « mouais ») may be no town at all.
     """
     pending = tracker.get_slot("pending_search")
     last_search = tracker.get_slot("last_search") if repeat_last_search else None

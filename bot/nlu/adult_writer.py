@@ -60,7 +60,8 @@ _ADULT_WRITER = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS))
 
 def names_adult_writer(text: Text) -> bool:
     """Return whether a message contains words that show an adult wrote it."""
-    return _ADULT_WRITER.search(fold(text)) is not None
+    # « wesh mon fils » addresses a friend: the parent intents gave it « vous » for good.
+    return _ADULT_WRITER.search(_VOCATIVE.sub(" ", fold(text))) is not None
 
 
 # Relatives who write about a young person: « je suis la mère de Léa ».
@@ -106,10 +107,10 @@ _INTRODUCES_ADULT = re.compile("|".join(f"(?:{pattern})" for pattern in _INTRODU
 
 _SMALL_NUMBER = r"(\d|10|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|dix\s+huit)"
 
-# Signs that the writer is a young person, who is one of the service's
-# users, whatever else the message contains: a young parent (« ma fille de
-# 2 ans », « je suis maman d'un bébé », crèche, pregnancy), the writer's own
-# age from 16 to 25, a trainee (« je suis éducateur en formation »), or a
+# Signs that the writer is a young person, one of the service's users,
+# whatever else the message contains. They are: a young parent (« ma fille
+# de 2 ans », « je suis maman d'un bébé », crèche, pregnancy); the writer's
+# own age from 16 to 25; a trainee (« je suis éducateur en formation »); or a
 # relative of a brother or sister (« la marraine de ma cousine »).
 _YOUNG_WRITER = re.compile(
     rf"\b(fils|fille|garcon|petite?|enfant|bebe)\s+(de|a|qui\s+a|qui\s+vient\s+d\s+avoir|\(?)\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
@@ -141,3 +142,23 @@ def introduces_adult(text: Text) -> bool:
     if _YOUNG_WRITER.search(normalized):
         return False
     return _INTRODUCES_ADULT.search(normalized) is not None
+
+
+# « Bonjour, je suis la mère de Léa », « je suis cpe »: an introduction and
+# nothing else, at most this many words.
+_MAX_WORDS_OF_BARE_INTRODUCTION = 8
+_GREETING_START = re.compile(r"^\W*((bonjour|bonsoir|salut|bjr|slt|hello|coucou)\b\W*)+")
+_INTRODUCTION_START = re.compile(rf"^(je\s+suis|moi\s+c\s+est|nous\s+sommes|({_RELATIVE})\s+(de|d|du)\b)")
+
+
+def is_bare_introduction(text: Text) -> bool:
+    """Return whether a message only introduces an adult writer (« je suis sa grand-mère »).
+
+    The model has no intent for it: it read « je suis la mère de Léa » as
+    distress and « je suis cpe » as out of scope. bot.nlu.safety_rules
+    sets the greet intent, whose response lists what the service does.
+    """
+    normalized = _GREETING_START.sub("", normalize(text)).strip()
+    if "?" in text or len(normalized.split()) > _MAX_WORDS_OF_BARE_INTRODUCTION:
+        return False
+    return bool(_INTRODUCTION_START.match(normalized)) and introduces_adult(text)

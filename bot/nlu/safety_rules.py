@@ -11,7 +11,8 @@ It runs after the model's intent classifier and the FallbackClassifier:
   entity sets the role slot, so that the reply says « vous »;
 * a message whose writer says they are a parent or a professional
   (`bot.nlu.adult_writer.introduces_adult`: « je suis la mère de Léa »)
-  gets the same ``writer`` entity, whatever its intent;
+  gets the same ``writer`` entity, whatever its intent, and the ``greet``
+  intent when the message is only that introduction;
 * a message that contains an e-mail address gets ``give_email``, because
   DIET reads an unseen address as words and may take it for a place name;
 * a message read as ``parent_question`` or ``teacher_question`` that has no
@@ -64,7 +65,7 @@ import knowledge
 from bot.actions.distress import assess
 from bot.actions.language import LANGUAGE_ENTITY, foreign_language
 from bot.actions.role import ADULT_ROLE
-from bot.nlu.adult_writer import introduces_adult, names_adult_writer
+from bot.nlu.adult_writer import introduces_adult, is_bare_introduction, names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
 from knowledge.place_types import load_place_types
@@ -73,6 +74,7 @@ logger = logging.getLogger(__name__)
 
 DISTRESS_INTENT = "distress"
 FALLBACK_INTENT = "nlu_fallback"
+GREET_INTENT = "greet"
 EMAIL_INTENT = "give_email"
 # Intents that may quote an address without giving it for a follow-up.
 KEEPS_EMAIL_INTENT = {DISTRESS_INTENT, "cancel_followup", EMAIL_INTENT}
@@ -211,6 +213,9 @@ class SafetyRulesClassifier(GraphComponent):
             # « Bonjour, je suis la mère de Léa »: whatever the intent, the
             # replies from this turn on use « vous ». The adult intents need
             # no entity: their action sets the role.
+            if is_bare_introduction(text):
+                # No intent fits an introduction alone: the greeting lists what the service does.
+                self._set_intent(message, GREET_INTENT)
             self._add_adult_writer(message, text)
 
     @staticmethod

@@ -174,8 +174,9 @@ def test_parent_distress_answered_in_vous(widget_user: WidgetUser):
     assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
 
 
-def test_parent_greeting_answered_in_vous(widget_user: WidgetUser):
-    reply = widget_user.say("Bonjour, je suis la mère de Léa")
+@pytest.mark.parametrize("text", ["Bonjour, je suis la mère de Léa", "je suis sa grand-mère"])
+def test_parent_greeting_answered_in_vous(widget_user: WidgetUser, text: str):
+    reply = widget_user.say(text)
     content = texts(reply)
     assert "vous" in content
     assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
@@ -217,6 +218,11 @@ def test_region_offers_departements(widget_user: WidgetUser):
 
     reply = widget_user.say('/inform_location{"location": "35"}')
     assert place_cards(reply)
+
+
+@pytest.mark.parametrize("text", ["i wanna die", "quiero morir"])
+def test_short_foreign_distress_gets_112(widget_user: WidgetUser, text: str):
+    assert "112" in texts(widget_user.say(text))
 
 
 def test_foreign_message_told_french_only(widget_user: WidgetUser):

@@ -1,5 +1,7 @@
 """Tests of bot.actions.answers with real trackers and the knowledge base."""
 
+import pytest
+
 from bot.actions.answers import (
     ActionAnswerAdult,
     ActionAnswerRights,
@@ -86,8 +88,9 @@ def test_fallback_emoji_only(run_action):
     assert result.responses == ["utter_ask_rephrase_emoji"]
 
 
-def test_fallback_sad_emoji_checks_in(run_action):
-    result = run_action(ActionHandleFallback(), make_tracker("😭😭😭", "nlu_fallback"))
+@pytest.mark.parametrize("text", ["😭😭😭", "🔪", "💊💊"])
+def test_fallback_sad_emoji_checks_in(run_action, text):
+    result = run_action(ActionHandleFallback(), make_tracker(text, "nlu_fallback"))
     assert result.responses == ["utter_distress_checkin"]
     assert result.slot("last_question") == "checkin"
 

@@ -42,6 +42,11 @@ def _french_examples():
         ("أريد أن أتعلم", "ar"),
         ("okula geri dönmek istiyorum", "tr"),
         ("vreau să mă întorc la școală", "ro"),
+        # Too short for the detector, but a wish to die.
+        ("i wanna die", "en"),
+        ("quiero morir", "es"),
+        ("quero morrer", "pt"),
+        ("bghit nmout", "ar"),
     ],
 )
 def test_foreign_message_named(text, language):

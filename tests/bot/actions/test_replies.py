@@ -143,6 +143,12 @@ def test_suicide_reply_no_read_as_goodbye(run_action):
     assert result.slot("last_question") is None
 
 
+@pytest.mark.parametrize("text, intent", [("non c t pour rire", "deny"), ("nn mdr c une blague", "out_of_scope")])
+def test_suicide_reply_was_a_joke(run_action, text, intent):
+    result = run_action(ActionReply(), make_tracker(text, intent, slots=SUICIDE_CHECK))
+    assert result.responses == ["utter_distress_suicide_denied"]
+
+
 def test_suicide_reply_plan_read_as_thank(run_action):
     result = run_action(ActionReply(), make_tracker("oui je vais le faire ce soir", "thank", slots=SUICIDE_CHECK))
     assert result.responses[0] == "utter_distress_immediate"

@@ -3,6 +3,8 @@
 The knowledge database is the one the test command imports (KNOWLEDGE_DATABASE_URL).
 """
 
+import pytest
+
 from bot.actions.answers import ActionHandleFallback
 from bot.actions.search import ActionFindPlaces, ActionFindTrainings, ActionHandleLocation
 from tests.bot.conftest import entity, make_tracker
@@ -233,6 +235,16 @@ def test_training_search_kept_for_next_town(run_action):
     assert "utter_reentry_intro" in result.responses
     assert "utter_trainings_intro" not in result.responses
     assert "cio" not in {card["type"] for card in result.cards}
+
+
+@pytest.mark.parametrize("text, intent", [("et à Marseille ?", "find_place"), ("et a marseille", "nlu_fallback")])
+def test_follow_up_town_repeats_place_search(run_action, text, intent):
+    tracker = make_tracker(text, intent, [entity("location", "Marseille")] if intent == "find_place" else [],
+                           slots={"last_search": "place", "place_type": "cio"})
+    action = ActionFindPlaces() if intent == "find_place" else ActionHandleFallback()
+    result = run_action(action, tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"cio"}
 
 
 def test_fallback_word_read_as_town_repeats_no_search(run_action):

@@ -50,6 +50,7 @@ def test_adult_words_found(text):
         "ma mère veut que je reprenne les cours",
         "mon prof principal m'a dit de venir ici",
         "c quoi l'epide",
+        "wesh mon fils tu peux m'aider",
     ],
 )
 def test_young_writer_not_taken_for_adult(text):

@@ -65,6 +65,23 @@ def test_adult_introduction_marked_on_any_intent(nlp, component, text, predicted
     assert writers == ["adult"]
 
 
+@pytest.mark.parametrize(
+    "text, predicted", [("je suis la mère de Léa", "distress"), ("je suis cpe", "out_of_scope")]
+)
+def test_bare_introduction_becomes_greeting(nlp, component, text, predicted):
+    message = _message(nlp, text, predicted)
+    component.process([message])
+    assert message.get("intent")["name"] == "greet"
+    writers = [entity["value"] for entity in message.get("entities") if entity["entity"] == "writer"]
+    assert writers == ["adult"]
+
+
+def test_introduction_with_question_keeps_intent(nlp, component):
+    message = _message(nlp, "je suis CPE, c'est quoi l'EPIDE ?", "ask_scheme")
+    component.process([message])
+    assert message.get("intent")["name"] == "ask_scheme"
+
+
 def test_adult_intent_needs_no_writer_entity(nlp, component):
     # action_answer_adult sets the role itself.
     message = _message(nlp, "Je suis CPE, un élève ne vient plus en cours", "teacher_question")
