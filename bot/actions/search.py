@@ -398,8 +398,21 @@ class ActionFindTrainings(SafetyFirstAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Search trainings for the latest message."""
+        """Search trainings for the latest message, or the advice places it names."""
+        known, _ = lookup.requested_place_types(tracker)
+        text = fold(tracker.latest_message.get("text") or "")
+        if set(known) & set(lookup.ADVICE_TYPES) and _SEARCH_VERB.search(text) and not field_in_message(tracker):
+            # « ma mère veut que je trouve une mission locale à Lyon », read as
+            # a training search: the user looks for the place. Not « la
+            # mission locale m'a dit de faire une formation ».
+            return search_requested_places(dispatcher, tracker)
         return search_trainings(dispatcher, tracker)
+
+
+# Verbs of looking for a place, before its type.
+_SEARCH_VERB = re.compile(
+    r"\b(trouve|trouver|cherche|chercher|aller (a|au|voir)|adresse|ou est|ou se trouve|c ou|contacter|y a)\b"
+)
 
 
 def continue_with_location(

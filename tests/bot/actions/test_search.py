@@ -253,6 +253,21 @@ def test_fallback_word_read_as_town_repeats_no_search(run_action):
     assert result.cards == []
 
 
+def test_training_search_naming_advice_place_finds_places(run_action):
+    tracker = make_tracker("salut jai 17 ans ma mere veut que je trouve une mission locale a lyon", "find_training",
+                           [entity("age", "17"), entity("location", "lyon")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"mission_locale"}
+
+
+def test_training_search_citing_advice_place_stays_training(run_action):
+    tracker = make_tracker("la mission locale m'a dit de reprendre une formation a lyon", "find_training",
+                           [entity("location", "lyon")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert "utter_reentry_intro" in result.responses
+
+
 def test_find_trainings_by_field_and_city(run_action):
     tracker = make_tracker(
         "je veux faire un CAP cuisine à Lyon", "find_training",
