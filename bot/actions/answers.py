@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import lookup
-from bot.actions.base import SafetyFirstAction, conversation_ref
+from bot.actions.base import CHECK_IN_QUESTION, SafetyFirstAction, conversation_ref
 from bot.actions.distress import assess, fold
 from bot.actions.handoff import (
     FOLLOWUP_FORM,
@@ -221,7 +221,7 @@ class ActionHandleYesNo(SafetyFirstAction):
         question = tracker.get_slot("last_question")
         affirm = tracker.latest_message.get("intent", {}).get("name") == "affirm"
 
-        if question == "checkin":
+        if question == CHECK_IN_QUESTION:
             if affirm:
                 dispatcher.utter_message(response="utter_checkin_ok")
                 return [SlotSet("last_question", None)]
@@ -275,7 +275,7 @@ class ActionHandleFallback(SafetyFirstAction):
             # Emoji or punctuation only: a sad face gets a check-in.
             if any(emoji in text for emoji in _SAD_EMOJI + _HARM_EMOJI):
                 dispatcher.utter_message(response="utter_distress_checkin")
-                return [SlotSet("last_question", "checkin")]
+                return [SlotSet("last_question", CHECK_IN_QUESTION)]
             dispatcher.utter_message(response="utter_ask_rephrase_emoji")
             return []
 

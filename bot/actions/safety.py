@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import distress
-from bot.actions.base import conversation_ref
+from bot.actions.base import CHECK_IN_QUESTION, conversation_ref
 from bot.actions.distress import Assessment, assess, is_clear_no, is_plan_with_time, is_unsure_reply
 from bot.actions.distress_patterns import CANNOT_CALL, matches_any, normalize
 from bot.actions.handoff import paused_events, request_counsellor_blocking
@@ -268,7 +268,7 @@ def answer_distress(
 
     if assessment.hyperbole:
         dispatcher.utter_message(response="utter_distress_checkin")
-        return [SlotSet("last_question", "checkin")]
+        return [SlotSet("last_question", CHECK_IN_QUESTION)]
 
     if only_cannot_call_after_safety_answer(assessment, tracker):
         return answer_cannot_call(dispatcher, tracker)
@@ -280,7 +280,7 @@ def answer_distress(
         dispatcher.utter_message(
             response="utter_distress_checkin_unsure", **_number_variables(helplines, "3114")
         )
-        return [SlotSet("last_question", "checkin")]
+        return [SlotSet("last_question", CHECK_IN_QUESTION)]
 
     situations = [
         situation for situation, _, _ in _SITUATION_ANSWERS if situation in assessment.situations

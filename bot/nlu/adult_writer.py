@@ -108,10 +108,10 @@ _INTRODUCES_ADULT = re.compile("|".join(f"(?:{pattern})" for pattern in _INTRODU
 _SMALL_NUMBER = r"(\d|10|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|dix\s+huit)"
 
 # Signs that the writer is a young person, one of the service's users,
-# whatever else the message contains. They are: a young parent (« ma fille
-# de 2 ans », « je suis maman d'un bébé », crèche, pregnancy); the writer's
-# own age from 16 to 25; a trainee (« je suis éducateur en formation »); or a
-# relative of a brother or sister (« la marraine de ma cousine »).
+# whatever else the message contains. A young parent writes « ma fille de
+# 2 ans », « je suis maman d'un bébé », crèche or pregnancy. Others give
+# their own age from 16 to 25, are trainees (« je suis éducateur en
+# formation ») or relatives of a brother or sister (« la marraine de ma cousine »).
 _YOUNG_WRITER = re.compile(
     rf"\b(fils|fille|garcon|petite?|enfant|bebe)\s+(de|a|qui\s+a|qui\s+vient\s+d\s+avoir|\(?)\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
     rf"|\b(fils|fille|garcon|petite?|enfant|bebe)\s*,\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"

@@ -84,7 +84,7 @@ def test_check_in_reply_not_checked_in_again(run_action):
         [{"event": "slot", "name": "last_question", "value": "followup_offer"}],
     ],
 )
-def test_may_check_in_false_after_pause_form_or_question(events):
+def test_no_check_in_after_pause(events):
     assert not may_check_in(make_tracker("ce prof il me tue", "ask_counsellor"), events)
 
 
