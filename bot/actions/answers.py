@@ -293,9 +293,9 @@ class ActionHandleFallback(SafetyFirstAction):
         short_message = len(text.split()) <= MAX_WORDS_OF_PLACE_NAME
         outcome = lookup.locate(tracker, use_slots=False, text_as_query=short_message)
         if outcome.status in ("found", "ambiguous", "region"):
-            known_types, _ = lookup.requested_place_types(tracker)
-            if known_types:
-                return search_requested_places(dispatcher, tracker, outcome)
+            requested = lookup.requested_place_types(tracker)
+            if requested[0]:
+                return search_requested_places(dispatcher, tracker, requested, outcome)
             return continue_with_location(dispatcher, tracker, outcome, repeat_last_search=is_follow_up(tracker))
 
         # A field alone ("mecanique" after the bot asked for a trade) is a

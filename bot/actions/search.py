@@ -2,7 +2,7 @@
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -349,14 +349,14 @@ class ActionFindPlaces(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Search places for the latest message, or repeat the last search in another town."""
-        known, unknown = lookup.requested_place_types(tracker)
-        if not known and not unknown and tracker.get_slot("last_search") and is_follow_up(tracker):
+        requested = lookup.requested_place_types(tracker)
+        if not any(requested) and tracker.get_slot("last_search") and is_follow_up(tracker):
             # « et à Marseille ? » after CIO cards: the model may read it as
             # find_place with no type, which would show the advice places.
             outcome = lookup.locate(tracker, use_slots=False)
             if outcome.status == "found":
                 return continue_with_location(dispatcher, tracker, outcome)
-        return search_requested_places(dispatcher, tracker)
+        return search_requested_places(dispatcher, tracker, requested)
 
 
 # « et à Marseille ? », « pareil à Lille », « sur Lyon »: the same search elsewhere.
@@ -373,10 +373,16 @@ def is_follow_up(tracker: Tracker) -> bool:
 def search_requested_places(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
+    requested: Tuple[List[Text], List[Text]],
     outcome: Optional[LocationOutcome] = None,
 ) -> List[EventType]:
-    """Search the place types named in the latest message, or the advice places."""
-    known, unknown = lookup.requested_place_types(tracker)
+    """Search the place types named in the latest message, or the advice places.
+
+    Args:
+        requested: What `lookup.requested_place_types` returned for the
+            latest message, which the caller has already read.
+    """
+    known, unknown = requested
     for place_type in unknown:
         # NOTE: only the types of the places files can be searched; GRETA
         # and CFA lists are not in the open data the service imports.
@@ -399,13 +405,14 @@ class ActionFindTrainings(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Search trainings for the latest message, or the advice places it names."""
-        known, _ = lookup.requested_place_types(tracker)
+        requested = lookup.requested_place_types(tracker)
+        known, _ = requested
         text = fold(tracker.latest_message.get("text") or "")
         if set(known) & set(lookup.ADVICE_TYPES) and _SEARCH_VERB.search(text) and not field_in_message(tracker):
             # « ma mère veut que je trouve une mission locale à Lyon », read as
             # a training search: the user looks for the place. Not « la
             # mission locale m'a dit de faire une formation ».
-            return search_requested_places(dispatcher, tracker)
+            return search_requested_places(dispatcher, tracker, requested)
         return search_trainings(dispatcher, tracker)
 
 
@@ -467,11 +474,11 @@ class ActionHandleLocation(SafetyFirstAction):
     ) -> List[EventType]:
         """Resolve the location, then continue the pending search."""
         outcome = lookup.locate(tracker, use_slots=False)
-        known, unknown = lookup.requested_place_types(tracker)
-        if known or unknown:
+        requested = lookup.requested_place_types(tracker)
+        if any(requested):
             # "mission locale 13008" is a place search, even when the model
             # reads it as a bare location.
-            return search_requested_places(dispatcher, tracker, outcome)
+            return search_requested_places(dispatcher, tracker, requested, outcome)
         if outcome.status in ("missing", "not_found") and _names_a_scheme(tracker):
             # "DAEU j'ai 20 ans" is a question about a scheme, not a place.
             return await _explain_scheme(dispatcher, tracker, domain)

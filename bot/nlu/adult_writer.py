@@ -151,8 +151,11 @@ _GREETING_START = re.compile(r"^\W*((bonjour|bonsoir|salut|bjr|slt|hello|coucou)
 _INTRODUCTION_START = re.compile(rf"^(je\s+suis|moi\s+c\s+est|nous\s+sommes|({_RELATIVE})\s+(de|d|du)\b)")
 
 
-def is_bare_introduction(text: Text) -> bool:
-    """Return whether a message only introduces an adult writer (« je suis sa grand-mère »).
+def is_introduction_only(text: Text) -> bool:
+    """Return whether a message is an introduction and nothing else (« je suis sa grand-mère »).
+
+    Only the shape is checked: callers first check `introduces_adult`, so
+    that the costlier look-up runs once per message.
 
     The model has no intent for it: it read « je suis la mère de Léa » as
     distress and « je suis cpe » as out of scope. bot.nlu.safety_rules
@@ -161,4 +164,4 @@ def is_bare_introduction(text: Text) -> bool:
     normalized = _GREETING_START.sub("", normalize(text)).strip()
     if "?" in text or len(normalized.split()) > _MAX_WORDS_OF_BARE_INTRODUCTION:
         return False
-    return bool(_INTRODUCTION_START.match(normalized)) and introduces_adult(text)
+    return _INTRODUCTION_START.match(normalized) is not None

@@ -65,7 +65,7 @@ import knowledge
 from bot.actions.distress import assess
 from bot.actions.language import LANGUAGE_ENTITY, foreign_language
 from bot.actions.role import ADULT_ROLE
-from bot.nlu.adult_writer import introduces_adult, is_bare_introduction, names_adult_writer
+from bot.nlu.adult_writer import introduces_adult, is_introduction_only, names_adult_writer
 from knowledge.models import CommuneAlias
 from knowledge.normalize import normalize_name
 from knowledge.place_types import load_place_types
@@ -213,7 +213,7 @@ class SafetyRulesClassifier(GraphComponent):
             # « Bonjour, je suis la mère de Léa »: whatever the intent, the
             # replies from this turn on use « vous ». The adult intents need
             # no entity: their action sets the role.
-            if is_bare_introduction(text):
+            if is_introduction_only(text):
                 # No intent fits an introduction alone: the greeting lists what the service does.
                 self._set_intent(message, GREET_INTENT)
             self._add_adult_writer(message, text)

@@ -121,3 +121,18 @@ def test_test_set_entities_use_canonical_values(test_set, synonyms):
                     wrong.append(f"{example}: unknown entity {entity!r}")
 
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("path", [TRAINING_FILE, DATA_DIR / "test_set.yml"])
+def test_examples_block_lines(path):
+    # Rasa skips a line without "- " with only a warning: a comment written
+    # inside the block would be lost, and a forgotten dash loses an example.
+    stray = [
+        line.strip()
+        for block in _load_nlu(path)
+        if "examples" in block
+        for line in block["examples"].splitlines()
+        if line.strip() and not line.strip().startswith("- ")
+    ]
+
+    assert not stray, f"lines of {path.name} that Rasa would skip:\n" + "\n".join(stray)

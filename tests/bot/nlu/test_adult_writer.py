@@ -6,7 +6,7 @@ from typing import List, Tuple
 import pytest
 import yaml
 
-from bot.nlu.adult_writer import introduces_adult, names_adult_writer
+from bot.nlu.adult_writer import introduces_adult, is_introduction_only, names_adult_writer
 from tests.nlu.test_datasets import _examples, _strip_annotations
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,6 +130,34 @@ def test_adult_introduction_found(text):
 )
 def test_young_writer_not_introduced_as_adult(text):
     assert not introduces_adult(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je suis la mère de Léa",
+        "Bonjour, je suis cpe",
+        "bjr jsuis sa grand-mère",
+        "Maman de Léa, 16 ans",
+        "moi c'est le père de Yanis",
+    ],
+)
+def test_introduction_alone(text):
+    assert is_introduction_only(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A question or a request goes to the intent the model predicted.
+        "je suis la mère de Léa, elle peut aller à l'EPIDE ?",
+        "je suis cpe et une élève ne vient plus en cours depuis la rentrée",
+        "ma fille a arrêté le lycée",
+        "bonjour",
+    ],
+)
+def test_introduction_with_more_is_not_alone(text):
+    assert not is_introduction_only(text)
 
 
 @pytest.mark.parametrize("path", [ROOT / "bot" / "data" / "nlu.yml", ROOT / "tests" / "nlu" / "data" / "test_set.yml"])
