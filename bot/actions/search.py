@@ -350,6 +350,9 @@ class ActionFindPlaces(SafetyFirstAction):
     ) -> List[EventType]:
         """Search places for the latest message, or repeat the last search in another town."""
         requested = lookup.requested_place_types(tracker)
+        referred = referred_scheme_place(tracker) if not any(requested) else None
+        if referred:
+            requested = ([referred], [])
         if not any(requested) and tracker.get_slot("last_search") and is_follow_up(tracker):
             # « et à Marseille ? » after CIO cards: the model may read it as
             # find_place with no type, which would show the advice places.
@@ -363,6 +366,41 @@ class ActionFindPlaces(SafetyFirstAction):
 _FOLLOW_UP = re.compile(
     r"^\W*(et|pareil|idem|meme chose|aussi)\b|^\W*(a|sur|vers|pres de|dans|du cote de)\s+[^?]{1,40}\??\s*$"
 )
+
+
+# « y en a un près de Bordeaux ? », « c'est où le plus proche ? »: a place
+# meant by the previous answer, named by no word of this message.
+_BACK_REFERENCE = re.compile(
+    r"\b(y en a|en a t il|en avez|en trouver|en trouve|le plus proche|la plus proche"
+    r"|c est ou|ca se trouve ou|il est ou|elle est ou|il y a (ca|cela))\b"
+)
+
+
+def _previous_action(tracker: Tracker) -> Optional[Text]:
+    """Return the last action the bot ran before the latest message, if it answered the message before."""
+    latest_seen = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if latest_seen:
+                return None
+            latest_seen = True
+        elif latest_seen and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
+
+
+def referred_scheme_place(tracker: Tracker) -> Optional[Text]:
+    """Return the place type of the scheme the bot just explained, when the message refers back to it.
+
+    After the EPIDE was explained, « y en a un près de Bordeaux ? » asks
+    for the EPIDE near Bordeaux, not for the advice places.
+    """
+    scheme = tracker.get_slot("scheme")
+    if not scheme or _previous_action(tracker) != "action_explain_scheme":
+        return None
+    if not _BACK_REFERENCE.search(fold(tracker.latest_message.get("text") or "")):
+        return None
+    return scheme if scheme in knowledge.search.place_types(lookup.get_index()) else None
 
 
 def is_follow_up(tracker: Tracker) -> bool:
@@ -406,6 +444,10 @@ class ActionFindTrainings(SafetyFirstAction):
     ) -> List[EventType]:
         """Search trainings for the latest message, or the advice places it names."""
         requested = lookup.requested_place_types(tracker)
+        referred = referred_scheme_place(tracker) if not any(requested) else None
+        if referred and not field_in_message(tracker):
+            # « y en a une près de Lyon ? » after the E2C was explained.
+            return search_places(dispatcher, tracker, [referred])
         known, _ = requested
         text = fold(tracker.latest_message.get("text") or "")
         if set(known) & set(lookup.ADVICE_TYPES) and _SEARCH_VERB.search(text) and not field_in_message(tracker):

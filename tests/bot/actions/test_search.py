@@ -444,3 +444,49 @@ def test_local_page_trainings_use_territory(run_action):
     assert "utter_reentry_intro" in result.responses
     assert result.responses[-1] == "utter_territory_hint"
     assert result.slot("commune_insee") == "69123"
+
+
+def _after_scheme_answer(scheme: str) -> list:
+    """The events of a turn in which the bot explained a scheme."""
+    return [
+        {"event": "user", "text": f"c'est quoi {scheme}", "parse_data": {"intent": {"name": "ask_scheme"}}},
+        {"event": "action", "name": "action_explain_scheme"},
+        {"event": "bot", "text": "explanation"},
+        {"event": "action", "name": "action_listen"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, intent, action",
+    [
+        ("y en a un pres de bordeaux ?", "find_place", ActionFindPlaces),
+        ("c'est où le plus proche de Bordeaux ?", "find_place", ActionFindPlaces),
+        ("y en a un vers bordeaux", "find_training", ActionFindTrainings),
+    ],
+)
+def test_place_of_explained_scheme_found(run_action, text, intent, action):
+    tracker = make_tracker(text, intent, [entity("location", "bordeaux")],
+                           slots={"scheme": "epide"}, events=_after_scheme_answer("l'epide"))
+    result = run_action(action(), tracker)
+    assert result.cards
+    assert {card["type"] for card in result.cards} == {"epide"}
+
+
+def test_explained_scheme_forgotten_after_another_turn(run_action):
+    events = _after_scheme_answer("l'epide") + [
+        {"event": "user", "text": "merci", "parse_data": {"intent": {"name": "thank"}}},
+        {"event": "action", "name": "utter_thank"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    tracker = make_tracker("y en a un pres de bordeaux ?", "find_place", [entity("location", "bordeaux")],
+                           slots={"scheme": "epide"}, events=events)
+    result = run_action(ActionFindPlaces(), tracker)
+    assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
+
+
+def test_scheme_without_places_gives_advice_places(run_action):
+    # The DAEU is a diploma, with no places in the data.
+    tracker = make_tracker("y en a un pres de bordeaux ?", "find_place", [entity("location", "bordeaux")],
+                           slots={"scheme": "daeu"}, events=_after_scheme_answer("le daeu"))
+    result = run_action(ActionFindPlaces(), tracker)
+    assert {card["type"] for card in result.cards} == {"mission_locale", "cio"}
