@@ -144,6 +144,26 @@ def introduces_adult(text: Text) -> bool:
     return _INTRODUCES_ADULT.search(normalized) is not None
 
 
+# The writer's own age from 16 to 25 (not « j'ai 20 ans d'expérience »), or
+# their class at school.
+_OWN_YOUTH = re.compile(
+    r"\bj\s+ai\s+(1[6-9]|2[0-5])\s+ans\b(?!\s+(de|d)\b)"
+    r"|\bje\s+suis\s+en\s+(3e|3eme|troisieme|seconde|2nde|premiere|1ere|terminale)\b"
+    r"|\bje\s+suis\s+(lyceen|lyceenne|collegien|collegienne)\b"
+)
+
+
+def states_own_youth(text: Text) -> bool:
+    """Return whether the writer says they are of the service's age or at school (« j'ai 17 ans »).
+
+    bot.nlu.safety_rules then sets the role back to a young writer: an
+    earlier message wrongly taken for an adult's no longer keeps « vous »
+    for the whole conversation.
+    """
+    normalized = _VOCATIVE.sub(" ", normalize(text))
+    return _OWN_YOUTH.search(normalized) is not None and _INTRODUCES_ADULT.search(normalized) is None
+
+
 # « Bonjour, je suis la mère de Léa », « je suis cpe »: an introduction and
 # nothing else, at most this many words.
 _MAX_WORDS_OF_BARE_INTRODUCTION = 8
