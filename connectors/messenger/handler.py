@@ -9,8 +9,8 @@ Meta deliver the event again. For each user message it:
 2. drops redeliveries (`connectors.messenger.dedup`);
 3. records the time of the user's message (`connectors.messenger.window`),
    and counts it against the per-minute rate limit
-   (`connectors.rate_limit`): over it, the user is told once and the next
-   events of the minute are left out;
+   (`connectors.rate_limit`), which is higher during a handoff: over it,
+   the user gets one notice and the next events of the minute are left out;
 4. reads the message. Typed text goes through `clean_typed_text`, so that
    a typed ``/intent`` is only text. A button payload counts only when it
    was offered to this user or is always allowed. A shared location becomes
@@ -28,6 +28,7 @@ to an earlier message.
 """
 
 import asyncio
+import functools
 import logging
 import sys
 from dataclasses import dataclass
@@ -227,7 +228,17 @@ class EventHandler:
         async def notify(text: Text) -> None:
             await self.output_factory().send_text_message(sender_id, text)
 
-        return await self.rate_limit.admit(sender_id, notify, f"User {user_ref(sender_id)} of page {page.page_id}")
+        in_handoff: Optional[Callable[[], Awaitable[bool]]] = None
+        if self.bridge is not None:
+            in_handoff = functools.partial(self._in_handoff, sender_id)
+        return await self.rate_limit.admit(
+            sender_id, notify, f"User {user_ref(sender_id)} of page {page.page_id}", in_handoff
+        )
+
+    async def _in_handoff(self, sender_id: Text) -> bool:
+        """Return whether the user's conversation is queued for a counsellor or taken by one."""
+        assert self.bridge is not None
+        return await self.bridge.router.route(CHANNEL_NAME, sender_id) is not None
 
     async def _ask_rasa(self, page: Page, sender_id: Text, text: Text, mid: Optional[Text]) -> None:
         output = self.output_factory()

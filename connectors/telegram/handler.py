@@ -2,9 +2,9 @@
 
 Every user message (text, command, button press, position, unsupported
 content) is first counted against the per-minute rate limit
-(`connectors.rate_limit`). Over it, the user gets one notice and the next
-messages of the minute are left out. Then the message goes to the human
-handoff (`connectors.handoff_bridge`). When
+(`connectors.rate_limit`), which is higher during a handoff. Over it, the
+user gets one notice and the next messages of the minute are left out. Then
+the message goes to the human handoff (`connectors.handoff_bridge`). When
 the bridge returns True, a counsellor has the conversation or it waits in
 the queue: the message is theirs, and neither Rasa nor the channel replies.
 Otherwise:
@@ -23,6 +23,7 @@ Otherwise:
 The Rasa sender id is the chat id as a string.
 """
 
+import functools
 import logging
 import sys
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -120,7 +121,12 @@ class UpdateHandler:
             await self.reply(event.chat_id, text)
 
         # The log names the update, because the chat id is the user's Telegram id.
-        admitted = await self.rate_limit.admit(str(event.chat_id), notify, f"The chat of update {event.update_id}")
+        admitted = await self.rate_limit.admit(
+            str(event.chat_id),
+            notify,
+            f"The chat of update {event.update_id}",
+            functools.partial(self._in_handoff, event.chat_id),
+        )
         if not admitted and isinstance(event, ButtonPress):
             # Unanswered, the pressed button would keep its spinner in the app.
             await self._answer_callback(event.update_id, event.callback_query_id)

@@ -16,7 +16,8 @@ On top of Rasa's own channel it:
   dropping them;
 * tells the user when a message produced no reply because of a fault;
 * counts each session's messages against a per-minute rate limit
-  (`connectors.rate_limit`), and says once when it leaves the next ones out;
+  (`connectors.rate_limit`), higher during a handoff, and says once when it
+  leaves the next ones out;
 * hands every user message to the human handoff first
   (`connectors.handoff_bridge`): while a counsellor has the conversation, or
   while it waits in the queue, the message goes to the counsellor and Rasa
@@ -34,6 +35,7 @@ Limitations:
     acknowledges them.
 """
 
+import functools
 import logging
 import re
 import sys
@@ -522,7 +524,15 @@ class _MessageHandler:
         async def notify(text: Text) -> None:
             await self._notify(sender_id, text)
 
-        return await self.channel.rate_limit.admit(sender_id, notify, f"Session {sender_id}")
+        in_handoff: Optional[Callable[[], Awaitable[bool]]] = None
+        if self.bridge is not None:
+            in_handoff = functools.partial(self._in_handoff, sender_id)
+        return await self.channel.rate_limit.admit(sender_id, notify, f"Session {sender_id}", in_handoff)
+
+    async def _in_handoff(self, sender_id: Text) -> bool:
+        """Return whether the session's conversation is queued for a counsellor or taken by one."""
+        assert self.bridge is not None
+        return await self.bridge.router.route(CHANNEL_NAME, sender_id) is not None
 
     async def _route_to_counsellor(self, sender_id: Text, incoming: _Incoming) -> bool:
         """Give the message to the human handoff; return True when a counsellor gets it instead of Rasa."""

@@ -11,13 +11,25 @@ import pytest
 
 from connectors.handoff_bridge import message_for_user
 from connectors.messenger import messages
+from connectors.messenger.channel import MessengerInput
 from connectors.messenger.ids import make_sender_id
 from connectors.messenger.sender import MessengerSender
 from connectors.messenger.window import MessagingWindow
+from connectors.rate_limit import HANDOFF_RATE_LIMITED_MESSAGE
 from handoff import events, store
 from handoff.db import get_sessionmaker
 from handoff.models import Counsellor, Message
-from tests.connectors.messenger.helpers import PAGE_LYON, load_fixture, new_mid, new_psid, post
+from tests.connectors.conftest import away_from_rate_window_edge
+from tests.connectors.messenger.helpers import (
+    APP_SECRET,
+    PAGE_LYON,
+    VERIFY_TOKEN,
+    load_fixture,
+    new_mid,
+    new_psid,
+    post,
+    serve_messenger,
+)
 
 
 @pytest.fixture
@@ -65,6 +77,27 @@ async def test_message_during_handoff_goes_to_counsellor(handoff_webhook, http, 
     await asyncio.sleep(0.3)
     assert rasa.messages == []
     assert graph_api.recorded() == []
+
+
+async def test_events_over_rate_limit_reach_counsellor(pages, graph_client, redis_url, key_prefix, bridge, sqlite_url,
+                                                        rasa, graph_api, http, sender_id, psid):
+    # The handoff limit is 4 times this one: 8 messages a minute.
+    channel = MessengerInput(app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, pages=pages, graph_api=graph_client,
+                             redis_url=redis_url, handoff_bridge=bridge, max_messages_per_minute=2,
+                             dedup_key_prefix=f"{key_prefix}event:", window_key_prefix=f"{key_prefix}last_user:")
+    conversation_id = await escalate(bridge, sqlite_url, sender_id)
+    async with serve_messenger(channel, rasa) as url:
+        await away_from_rate_window_edge()
+        for number in range(10):
+            await post(http, url, load_fixture("text_message", page_id=PAGE_LYON, psid=psid, mid=new_mid(),
+                                               text=f"message {number}"))
+        replies = await graph_api.wait_for_messages_async(1, psid)
+        await asyncio.sleep(0.5)
+
+    assert [text for text, _ in user_messages(sqlite_url, conversation_id)] == [f"message {number}" for number in range(8)]
+    assert [reply.text for reply in replies] == [HANDOFF_RATE_LIMITED_MESSAGE]
+    assert len(graph_api.sent_messages(psid)) == 1
+    assert rasa.messages == []
 
 
 async def test_quick_reply_during_handoff_stays_silent(handoff_webhook, http, bridge, sqlite_url, rasa, graph_api,

@@ -13,12 +13,14 @@ from typing import AsyncIterator, List
 import pytest
 
 from connectors.handoff_bridge import HandoffBridge
+from connectors.rate_limit import HANDOFF_RATE_LIMITED_MESSAGE
 from connectors.telegram import messages
 from connectors.telegram.channel import TelegramInput
 from handoff import store
 from handoff.config import HandoffSettings
 from handoff.db import get_sessionmaker
 from handoff.models import Message
+from tests.connectors.conftest import away_from_rate_window_edge
 from tests.connectors.telegram.conftest import FAST_RETRY
 from tests.connectors.telegram.server import (
     button_update,
@@ -170,6 +172,26 @@ async def test_after_hand_back_bot_answers(handoff_webhook, bridge, sqlite_url, 
     await fake_api.wait_for(lambda api: api.texts_to(chat_id))
     assert rasa.texts == ["bonjour"]
     assert fake_api.texts_to(chat_id) == ["reçu : bonjour"]
+
+
+async def test_updates_over_rate_limit_reach_counsellor(settings, rasa, key_prefix, bridge, sqlite_url, fake_api,
+                                                         chat_id, make_counsellor):
+    # The handoff limit is 4 times this one: 8 messages a minute.
+    channel = TelegramInput(settings, handoff_bridge=bridge, key_prefix=key_prefix, retry=FAST_RETRY,
+                            register_at_start=False, max_messages_per_minute=2)
+    conversation_id = await escalate(bridge, sqlite_url, chat_id, make_counsellor())
+    async with serve_telegram(channel, rasa) as url:
+        await away_from_rate_window_edge()
+        for number in range(10):
+            await post_update(url, text_update(chat_id, f"message {number}"))
+        await fake_api.wait_for(lambda api: api.texts_to(chat_id))
+        await asyncio.sleep(0.5)
+
+    assert [message.text for message in user_messages(sqlite_url, conversation_id)] == [
+        f"message {number}" for number in range(8)
+    ]
+    assert fake_api.texts_to(chat_id) == [HANDOFF_RATE_LIMITED_MESSAGE]
+    assert rasa.messages == []
 
 
 async def test_handoff_failure_lets_bot_answer(settings, rasa, key_prefix, fake_api, chat_id, redis_client, redis_url, tmp_path):

@@ -13,6 +13,7 @@ from typing import AsyncIterator, List
 import pytest
 
 from connectors.handoff_bridge import HandoffBridge, message_for_user
+from connectors.rate_limit import DEFAULT_MAX_MESSAGES_PER_MINUTE, HANDOFF_RATE_LIMITED_MESSAGE
 from connectors.senders import WidgetSender
 from connectors.widget import messages
 from connectors.widget.channel import LOCATION_HANDOFF_TEXT, WidgetInput
@@ -20,6 +21,7 @@ from handoff import events, store
 from handoff.config import HandoffSettings
 from handoff.db import dispose_engine, get_sessionmaker
 from handoff.models import Message
+from tests.connectors.conftest import away_from_rate_window_edge
 from tests.connectors.widget.socket_client import (
     HandoffServer,
     RecordingRasa,
@@ -70,6 +72,17 @@ def get_message(server: HandoffServer, message_id: int) -> Message:
 
 async def send(user: SocketUser, text: str, **fields) -> None:
     await user.client.emit("user_uttered", {"message": text, "session_id": user.session_id, **fields})
+
+
+async def wait_for_user_messages(server: HandoffServer, conversation_id: str, count: int,
+                                 timeout: float = 10.0) -> List[Message]:
+    """Return the conversation's user messages once there are `count` of them, or at `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = user_messages(server, conversation_id)
+        if len(found) >= count or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
 
 
 async def test_routed_message_reaches_sql_and_events(handoff_server, user, redis_client, events_channel):
@@ -126,6 +139,47 @@ async def test_message_during_hand_back_reaches_both(handoff_server, user, make_
     await send(user, "tu es là ?")
     assert (await user.next_message())["text"] == "reçu : tu es là ?"
     assert [message.text for message in user_messages(handoff_server, conversation_id)] == ["tu es là ?"]
+
+
+async def test_messages_over_rate_limit_reach_counsellor(handoff_server, user):
+    conversation_id = await escalate(handoff_server, user.session_id)
+    await away_from_rate_window_edge()
+    texts = [f"message {number}" for number in range(DEFAULT_MAX_MESSAGES_PER_MINUTE + 5)]
+
+    for text in texts:
+        await send(user, text)
+    stored = await wait_for_user_messages(handoff_server, conversation_id, len(texts))
+
+    # Socket.io handles each event in its own task, so the order may vary.
+    assert sorted(message.text for message in stored) == sorted(texts)
+    assert await user.no_message(timeout=0.5)
+    assert handoff_server.rasa.messages == []
+
+
+async def test_messages_over_handoff_limit_left_out(sqlite_url, redis_client, redis_url, key_prefix, events_channel):
+    rasa = RecordingRasa()
+    bridge = HandoffBridge(HandoffSettings(database_url=sqlite_url, redis_url=redis_url), redis=redis_client,
+                           key_prefix=key_prefix, events_channel=events_channel)
+    # The handoff limit is 4 times this one: 8 messages a minute.
+    channel = WidgetInput(redis_url=redis_url, handoff_bridge=bridge, max_messages_per_minute=2)
+    async with serve_widget(channel, rasa) as url:
+        server = HandoffServer(url, rasa, bridge, sqlite_url, redis_url)
+        socket_user = await SocketUser().connect(url)
+        conversation_id = await escalate(server, socket_user.session_id)
+        await away_from_rate_window_edge()
+
+        for number in range(11):
+            await send(socket_user, f"message {number}")
+        notice = await socket_user.next_message()
+        stored = await wait_for_user_messages(server, conversation_id, 8)
+        nothing_more = await socket_user.no_message(timeout=1.0)
+        await socket_user.client.disconnect()
+
+    assert notice == {"text": HANDOFF_RATE_LIMITED_MESSAGE}
+    assert len(stored) == 8
+    assert len(user_messages(server, conversation_id)) == 8
+    assert nothing_more
+    assert rasa.messages == []
 
 
 async def test_counsellor_message_reaches_socket(handoff_server, user, make_counsellor):
