@@ -22,6 +22,8 @@ for component in config["pipeline"]:
     if component.get("name") == "FallbackClassifier":
         component["threshold"] = 0.0
         component["ambiguity_threshold"] = 0.0
+    if component.get("name", "").endswith("SafetyRulesClassifier"):
+        component["fallback_threshold"] = 0.0
 yaml.safe_dump(config, open(sys.argv[1], "w", encoding="utf-8"), allow_unicode=True, sort_keys=False)
 PYTHON
 

@@ -261,6 +261,27 @@ def test_adult_intent_without_adult_gives_way(nlp, component):
     assert [entry["name"] for entry in message.get("intent_ranking")] == ["ask_scheme", "ask_money"]
 
 
+def test_unsure_intent_left_by_adult_becomes_fallback(nlp):
+    component = SafetyRulesClassifier({**SafetyRulesClassifier.get_default_config(), "fallback_threshold": 0.45})
+    ranking = [("parent_question", 0.7), ("inform_location", 0.072), ("find_training", 0.07),
+               ("greet", 0.08), ("ask_money", 0.078)]
+    message = _ranked_message(nlp, "j'ai 19 ans et une fille de 2 ans", ranking)
+
+    component.process([message])
+
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_sure_intent_left_by_adult_kept(nlp):
+    component = SafetyRulesClassifier({**SafetyRulesClassifier.get_default_config(), "fallback_threshold": 0.45})
+    ranking = [("teacher_question", 0.6), ("ask_scheme", 0.3), ("ask_money", 0.1)]
+    message = _ranked_message(nlp, "Comment trouver une formation en alternance ?", ranking)
+
+    component.process([message])
+
+    assert message.get("intent")["name"] == "ask_scheme"
+
+
 @pytest.mark.parametrize(
     "text, predicted",
     [
