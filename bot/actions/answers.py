@@ -26,6 +26,7 @@ from bot.actions.search import (
     continue_with_location,
     field_in_message,
     is_follow_up,
+    referred_scheme_place,
     search_places,
     search_requested_places,
     search_trainings,
@@ -296,6 +297,10 @@ class ActionHandleFallback(SafetyFirstAction):
             requested = lookup.requested_place_types(tracker)
             if requested[0]:
                 return search_requested_places(dispatcher, tracker, requested, outcome)
+            referred = referred_scheme_place(tracker)
+            if referred:
+                # « y en a une vers Lille ? » after the E2C was explained.
+                return search_places(dispatcher, tracker, [referred], outcome)
             return continue_with_location(dispatcher, tracker, outcome, repeat_last_search=is_follow_up(tracker))
 
         # A field alone ("mecanique" after the bot asked for a trade) is a

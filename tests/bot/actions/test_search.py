@@ -462,6 +462,7 @@ def _after_scheme_answer(scheme: str) -> list:
         ("y en a un pres de bordeaux ?", "find_place", ActionFindPlaces),
         ("c'est où le plus proche de Bordeaux ?", "find_place", ActionFindPlaces),
         ("y en a un vers bordeaux", "find_training", ActionFindTrainings),
+        ("y en a un vers bordeaux ?", "nlu_fallback", ActionHandleFallback),
     ],
 )
 def test_place_of_explained_scheme_found(run_action, text, intent, action):
