@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import lookup
 from bot.actions.base import CHECK_IN_QUESTION, SafetyFirstAction, conversation_ref
-from bot.actions.distress import assess, fold
+from bot.actions.distress import assess, check_in_reply_is_fine, fold
 from bot.actions.handoff import (
     FOLLOWUP_FORM,
     FOLLOWUP_QUESTION,
@@ -223,7 +223,7 @@ class ActionHandleYesNo(SafetyFirstAction):
         affirm = tracker.latest_message.get("intent", {}).get("name") == "affirm"
 
         if question == CHECK_IN_QUESTION:
-            if affirm:
+            if check_in_reply_is_fine(tracker.latest_message.get("text") or "", affirm):
                 dispatcher.utter_message(response="utter_checkin_ok")
                 return [SlotSet("last_question", None)]
             # "Non, ça ne va pas": the check-in found real distress.

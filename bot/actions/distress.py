@@ -92,6 +92,22 @@ def is_clear_no(text: Text) -> bool:
     return matches_any(patterns.CLEAR_NO, normalize(text))
 
 
+def check_in_reply_is_fine(text: Text, affirm: bool) -> bool:
+    """Return whether a reply to « est-ce que ça va ? » means that the user is fine.
+
+    Args:
+        text: The reply.
+        affirm: Whether the model read the reply as a yes.
+
+    « non ça va » and « nn mdr c une blague » are fine, though they start
+    with « non ». « ouais bof » is not, though the model reads a yes.
+    """
+    normalized = normalize(text)
+    if matches_any(patterns.CHECK_IN_NOT_FINE, normalized):
+        return False
+    return affirm or matches_any(patterns.CHECK_IN_FINE, normalized)
+
+
 def _violence_situations(normalized: Text) -> Set[Text]:
     """Name the blows, threats and harassment in a message.
 

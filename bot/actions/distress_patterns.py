@@ -574,17 +574,36 @@ UNSURE_REPLY = _patterns(
     r"bof|je crois pas|j crois pas|jcrois pas)\b",
 )
 
-# A clear "no" to that question.
-CLEAR_NO = _patterns(
-    r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
-    r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",
-    # « non c t pour rire », « nn mdr c une blague », « jrigole »: the
-    # message before was a joke. Not « c'était une blague mais en vrai… ».
+# « non c t pour rire », « nn mdr c une blague », « jrigole »: the message
+# before was a joke. Not « c'était une blague mais en vrai… ».
+_JOKE_DENIALS = (
     r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn|mais non)?\W*"
     r"((c etait|c est|c t|ct|cetait|j ai dit ca|je disais ca)\s+)?"
     r"(pour rire|une blague|pour de faux|pour de rire|pour deconner|pour plaisanter)\b",
     r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn|mais non)?\W*je (rigole|plaisante|deconne)\b",
     r"^(?!.*\b(mais|en vrai|quand meme|pas vraiment|sauf que)\b)\s*(non|nan|nn)\s+(mdr|ptdr|lol|xd)\b",
+)
+
+# A clear "no" to that question.
+CLEAR_NO = _patterns(
+    r"^\s*(non|nan|nn|pas du tout|non merci|non non|jamais)\s*[.!]*$",
+    r"^\s*(non|nan),? (ca va|je vais bien|pas du tout)(?! pas)\b",
+    *_JOKE_DENIALS,
+)
+
+# Replies to the check-in « est-ce que ça va ? » meaning that the user is
+# fine, whatever the first word: « non ça va » means « no need to worry ».
+CHECK_IN_FINE = _patterns(
+    r"^\s*(oui|ouais|ouai|wi|ui|yes|non|nan|nn|mais non)?\W*(ca va|je vais bien|tout va bien|t inquiete|tkt"
+    r"|pas de (souci|soucis|probleme)|ca roule|nickel|tranquille)\b",
+    *_JOKE_DENIALS,
+)
+
+# Replies to the check-in meaning that the user is not fine, even after a
+# « oui » (« ouais bof »). « ça va pas mal » counts too: the safer reading.
+CHECK_IN_NOT_FINE = _patterns(
+    r"\b(bof|moyen|mal|ca (ne )?va (pas|plus)|non pas"
+    r"|pas (vraiment|trop|top|terrible|bien|ouf|fou|genial|super|la forme|du tout|tellement))\b",
 )
 
 # The writer cannot phone, so the numbers alone do not reach them: deaf or

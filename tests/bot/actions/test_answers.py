@@ -83,6 +83,42 @@ def test_yes_to_places_offer_searches(run_action):
     assert reply.slot("pending_search") == "place"
 
 
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("oui ça va", "affirm"),
+        ("/affirm", "affirm"),
+        # « non ça va » means « no need to worry ».
+        ("non ça va", "deny"),
+        ("nan tkt", "deny"),
+        ("non mdr c'était pour rire", "deny"),
+        ("tranquille", "nlu_fallback"),
+    ],
+)
+def test_check_in_reply_fine(run_action, text, intent):
+    result = run_action(ActionHandleYesNo(), make_tracker(text, intent, slots={"last_question": "checkin"}))
+    assert result.responses == ["utter_checkin_ok"]
+    assert result.slot("last_question") is None
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("non", "deny"),
+        ("/deny", "deny"),
+        ("non pas vraiment", "deny"),
+        ("ouais bof", "affirm"),
+        ("oui enfin ça va pas trop", "affirm"),
+        ("non ça va pas du tout", "deny"),
+        ("nn c une blague mais en vrai c dur", "deny"),
+    ],
+)
+def test_check_in_reply_not_fine(run_action, text, intent):
+    result = run_action(ActionHandleYesNo(), make_tracker(text, intent, slots={"last_question": "checkin"}))
+    assert "utter_checkin_ok" not in result.responses
+    assert any(response.startswith("utter_distress") for response in result.responses)
+
+
 def test_fallback_emoji_only(run_action):
     result = run_action(ActionHandleFallback(), make_tracker("🔥🔥", "nlu_fallback"))
     assert result.responses == ["utter_ask_rephrase_emoji"]
