@@ -182,6 +182,24 @@ def test_parent_greeting_answered_in_vous(widget_user: WidgetUser, text: str):
     assert not re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
 
 
+def test_young_age_brings_back_tu(widget_user: WidgetUser):
+    # A young person first taken for a parent is addressed with « tu » as soon as they give their age.
+    widget_user.say("Bonjour, je suis la mère de Léa")
+    reply = widget_user.say("non en fait c'est moi Léa, j'ai 17 ans, c'est quoi l'EPIDE ?")
+    content = texts(reply)
+    assert "EPIDE" in content
+    assert re.search(r"\b(tu|te|toi|ton|ta|tes)\b|\bt'", content)
+    assert not re.search(r"\bvous\b", content)
+
+
+def test_explained_scheme_found_nearby(widget_user: WidgetUser):
+    widget_user.say("c koi l'epide")
+    reply = widget_user.say("y en a un pres de bordeaux ?")
+    cards = place_cards(reply)
+    assert cards
+    assert {card["type"] for card in cards} == {"epide"}
+
+
 @pytest.mark.parametrize("text", ["mdr je vais mourir si je rate ce cap", "jvais crever de honte si jrate mon bac"])
 def test_joke_about_dying_gets_check_in(widget_user: WidgetUser, text: str):
     # Whatever intent the model predicts, the reply ends with « est-ce que ça va ? », without the numbers.
