@@ -371,8 +371,8 @@ _FOLLOW_UP = re.compile(
 # « y en a un près de Bordeaux ? », « c'est où le plus proche ? »: a place
 # meant by the previous answer, named by no word of this message.
 _BACK_REFERENCE = re.compile(
-    r"\b(y en a|en a t il|en avez|en trouver|en trouve|le plus proche|la plus proche"
-    r"|c est ou|ca se trouve ou|il est ou|elle est ou|il y a (ca|cela))\b"
+    r"\b(y ?en a|en a t il|en avez|en trouver|en trouve|le plus proche|la plus proche"
+    r"|c est ou|c ou|ca se trouve ou|il est ou|elle est ou|(il y a|y a|ya) (ca|cela|un|une|1))\b"
 )
 
 
@@ -392,13 +392,13 @@ def _previous_action(tracker: Tracker) -> Optional[Text]:
 def referred_scheme_place(tracker: Tracker) -> Optional[Text]:
     """Return the place type of the scheme the bot just explained, when the message refers back to it.
 
-    After the EPIDE was explained, « y en a un près de Bordeaux ? » asks
-    for the EPIDE near Bordeaux, not for the advice places.
+    After the EPIDE was explained, « y en a un près de Bordeaux ? » and
+    « et à Lyon ? » request the EPIDE near that town, not the advice places.
     """
     scheme = tracker.get_slot("scheme")
     if not scheme or _previous_action(tracker) != "action_explain_scheme":
         return None
-    if not _BACK_REFERENCE.search(fold(tracker.latest_message.get("text") or "")):
+    if not _BACK_REFERENCE.search(fold(tracker.latest_message.get("text") or "")) and not is_follow_up(tracker):
         return None
     return scheme if scheme in knowledge.search.place_types(lookup.get_index()) else None
 

@@ -463,6 +463,10 @@ def _after_scheme_answer(scheme: str) -> list:
         ("c'est où le plus proche de Bordeaux ?", "find_place", ActionFindPlaces),
         ("y en a un vers bordeaux", "find_training", ActionFindTrainings),
         ("y en a un vers bordeaux ?", "nlu_fallback", ActionHandleFallback),
+        ("yen a un vers bordeaux", "find_place", ActionFindPlaces),
+        ("ya ca a bordeaux ?", "find_place", ActionFindPlaces),
+        ("et à Bordeaux ?", "find_place", ActionFindPlaces),
+        ("et a bordeaux", "nlu_fallback", ActionHandleFallback),
     ],
 )
 def test_place_of_explained_scheme_found(run_action, text, intent, action):
