@@ -59,7 +59,13 @@ _ADULT_WRITER = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS))
 
 
 def names_adult_writer(text: Text) -> bool:
-    """Return whether a message contains words that show an adult wrote it."""
+    """Return whether a message contains words that show an adult wrote it.
+
+    A young writer's signs win (`_YOUNG_WRITER`): « j'ai 22 ans ma fille a
+    3 ans » is a young parent, who needs the replies for young people.
+    """
+    if _YOUNG_WRITER.search(_VOCATIVE.sub(" ", normalize(text))):
+        return False
     # « wesh mon fils » addresses a friend: the parent intents gave it « vous » for good.
     return _ADULT_WRITER.search(_VOCATIVE.sub(" ", fold(text))) is not None
 
@@ -115,7 +121,7 @@ _SMALL_NUMBER = r"(\d|10|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|on
 _YOUNG_WRITER = re.compile(
     rf"\b(fils|fille|garcon|petite?|enfant|bebe)\s+(de|a|qui\s+a|qui\s+vient\s+d\s+avoir|\(?)\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
     rf"|\b(fils|fille|garcon|petite?|enfant|bebe)\s*,\s*{_SMALL_NUMBER}\s+(mois|ans?)\b"
-    r"|\b(mon|d\s+un|d\s+une)\s+(bebe|nourrisson|petit\s+garcon|petite\s+fille|petit|petite)\b"
+    r"|\b(mon|d\s+un|d\s+une)\s+(bebe|nourrisson|petit\s+garcon|petite\s+fille|petit|petite)\b(?!\s+(fils|fille|enfant))"
     r"|\bcreche\b|\bnounou\b|\bmode\s+de\s+garde\b|\bje\s+suis\s+enceinte\b|\bj\s+allaite\b"
     r"|\bj\s+ai\s+(1[6-9]|2[0-5])\s+ans\b|\b(maman|mere|papa|pere|parent)\w*(\s+\w+)?\s+(de|a)\s+(1[6-9]|2[0-5])\s+ans\b"
     r"|\bje\s+suis\b[^.,;:!?]{0,40}\b(en\s+formation|en\s+alternance|en\s+apprentissage|stagiaire|etudiante?|apprentie?)\b"

@@ -51,6 +51,10 @@ def test_adult_words_found(text):
         "mon prof principal m'a dit de venir ici",
         "c quoi l'epide",
         "wesh mon fils tu peux m'aider",
+        # Young parents.
+        "jai 22 ans ma fille a 3 ans je suis en galere d argent",
+        "je suis papa de 20 ans, mon fils a 1 an, je cherche une formation ou du taf",
+        "comment je fais garder ma fille de 2 ans pendant la formation",
     ],
 )
 def test_young_writer_not_taken_for_adult(text):
