@@ -216,7 +216,10 @@ def _commune_named_as_departement(
             return resolution
     previous = tokens[match.start_token - 1].normalized if match.start_token > 0 else ""
     codes = {entry.insee_code for entry in index.names[match.query]}
-    if previous == "a" and len(codes) == 1:
+    # « à la Réunion » names the island, as « à la Martinique » does: the
+    # overseas départements take « à », not the commune La Réunion (47).
+    overseas = departement.startswith("97")
+    if previous == "a" and len(codes) == 1 and not overseas:
         commune = index.communes[codes.pop()]
         resolution = resolve_location(index, f"{match.query} {commune.departement_code}")
         if resolution.found and resolution.commune is not None:

@@ -271,6 +271,8 @@ def test_find_in_text_matches(index, text, code):
         pytest.param("je suis du 13", "13", id="du-13"),
         pytest.param("je vis en Seine-Saint-Denis", "93", id="departement-name"),
         pytest.param("j'habite dans la Creuse", "23", id="departement-with-article"),
+        # Not the commune La Réunion (47): the overseas départements take « à ».
+        pytest.param("y en a a la reunion ?", "974", id="a-la-reunion"),
     ],
 )
 def test_find_in_text_departement(index, text, code):
