@@ -19,7 +19,7 @@ from bot.actions.handoff import (
     request_counsellor,
 )
 from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, LANGUAGE_ENTITY
-from bot.actions.role import ADULT_ROLE
+from bot.actions.role import ADULT_ROLE, is_adult
 from bot.actions.safety import answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
@@ -32,6 +32,7 @@ from bot.actions.search import (
     search_trainings,
     user_age,
 )
+from bot.nlu.adult_writer import introduces_professional
 from knowledge.helplines import load_helplines
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,13 @@ _RETURN_RIGHT = re.compile(
     r"retour|reprendre|retourner|25 ?ans|reprise|veut pas me reprendre|droit de (re)?commencer"
 )
 
+
+# The young person an adult writes about: « il veut arrêter », « que
+# peut-elle faire ? », « vers qui l'orienter ? ».
+_ABOUT_SOMEONE = re.compile(
+    r"\b(il|elle|ils|elles|lui|le jeune|la jeune|cet eleve|cette eleve)\b"
+    r"|\bl (orienter|aider|accompagner|inscrire|envoyer|conseiller|motiver)\b"
+)
 
 # "et un cio ?", "et une e2c à côté ?": a follow-up asking for another type.
 _FOLLOW_UP_PLACE = re.compile(r"^\s*et (un|une|le|la|l|les)?\s*\w")
@@ -184,29 +192,31 @@ class ActionAnswerAdult(SafetyFirstAction):
     ) -> List[EventType]:
         """Send the parent or teacher response, then the numbers that apply."""
         intent = tracker.latest_message.get("intent", {}).get("name")
-        if intent == "teacher_question":
-            dispatcher.utter_message(response="utter_teacher")
-        else:
-            dispatcher.utter_message(response="utter_parent")
-        events: List[EventType] = [SlotSet("role", ADULT_ROLE)]
+        return answer_adult(dispatcher, tracker, teacher=intent == "teacher_question")
 
-        # An adult reporting harassment or violence about a young person gets
-        # the matching line even though the message is not their own distress.
-        text = tracker.latest_message.get("text") or ""
-        assessment = assess(text)
-        ids: List[Text] = []
-        # A teacher preparing a lesson on harassment is not reporting one, so
-        # the rules find no situation, but 3018 is still the line to give.
-        if assessment.situations & {"harassment", "threats"} or "harcel" in fold(text):
-            ids.append("3018")
-        if assessment.situations & {"violence_home", "sexual_violence"}:
-            ids.append("119")
-        if assessment.situations & {"suicide", "self_harm", "despair"}:
-            ids.append("3114")
-        if ids:
-            dispatcher.utter_message(response="utter_adult_helplines_intro")
-            dispatcher.utter_message(text=helplines_text(load_helplines(), ids))
-        return events
+
+def answer_adult(dispatcher: CollectingDispatcher, tracker: Tracker, *, teacher: bool) -> List[EventType]:
+    """Send the teacher or parent response, then the help numbers the latest message calls for."""
+    dispatcher.utter_message(response="utter_teacher" if teacher else "utter_parent")
+    events: List[EventType] = [SlotSet("role", ADULT_ROLE)]
+
+    # An adult reporting harassment or violence about a young person gets
+    # the matching line even though the message is not their own distress.
+    text = tracker.latest_message.get("text") or ""
+    assessment = assess(text)
+    ids: List[Text] = []
+    # A teacher preparing a lesson on harassment is not reporting one, so
+    # the rules find no situation, but 3018 is still the line to give.
+    if assessment.situations & {"harassment", "threats"} or "harcel" in fold(text):
+        ids.append("3018")
+    if assessment.situations & {"violence_home", "sexual_violence"}:
+        ids.append("119")
+    if assessment.situations & {"suicide", "self_harm", "despair"}:
+        ids.append("3114")
+    if ids:
+        dispatcher.utter_message(response="utter_adult_helplines_intro")
+        dispatcher.utter_message(text=helplines_text(load_helplines(), ids))
+    return events
 
 
 class ActionHandleYesNo(SafetyFirstAction):
@@ -308,6 +318,11 @@ class ActionHandleFallback(SafetyFirstAction):
         if short_message and field_in_message(tracker):
             return search_trainings(dispatcher, tracker)
 
+        if is_adult(tracker) and _ABOUT_SOMEONE.search(fold(text)):
+            # « il veut arrêter l'école » after « je suis sa mère »: the rule
+            # layer dropped the parent intent, as this message names no adult.
+            return answer_adult(dispatcher, tracker, teacher=_professional_wrote(tracker))
+
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")
@@ -318,6 +333,17 @@ class ActionHandleFallback(SafetyFirstAction):
             return await _hand_over_after_failures(dispatcher, tracker)
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []
+
+
+def _professional_wrote(tracker: Tracker) -> bool:
+    """Return whether an earlier message of the conversation came from a teacher or another professional."""
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == "teacher_question" or introduces_professional(event.get("text") or ""):
+            return True
+    return False
 
 
 async def _hand_over_after_failures(

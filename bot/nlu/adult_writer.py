@@ -150,6 +150,17 @@ def introduces_adult(text: Text) -> bool:
     return _INTRODUCES_ADULT.search(normalized) is not None
 
 
+_PROFESSIONAL = re.compile(
+    rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b|\ben\s+tant\s+que\s+({_JOB})\b"
+    r"|\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b"
+)
+
+
+def introduces_professional(text: Text) -> bool:
+    """Return whether the writer introduces themselves as a professional (« je suis CPE », « mes élèves »)."""
+    return _PROFESSIONAL.search(normalize(text)) is not None
+
+
 # The writer's own age from 16 to 25 (not « j'ai 20 ans d'expérience »), or
 # their class at school.
 _OWN_YOUTH = re.compile(
@@ -160,11 +171,11 @@ _OWN_YOUTH = re.compile(
 
 
 def states_own_youth(text: Text) -> bool:
-    """Return whether the writer says they are of the service's age or at school (« j'ai 17 ans »).
+    """Return whether the writer gives an age from 16 to 25 or a class at school (« j'ai 17 ans »).
 
-    bot.nlu.safety_rules then sets the role back to a young writer: an
-    earlier message wrongly taken for an adult's no longer keeps « vous »
-    for the whole conversation.
+    bot.actions.role.ActionReadRole then sets the role back to a young
+    writer, so that a message wrongly taken for an adult's no longer keeps
+    « vous » for the whole conversation.
     """
     normalized = _VOCATIVE.sub(" ", normalize(text))
     return _OWN_YOUTH.search(normalized) is not None and _INTRODUCES_ADULT.search(normalized) is None

@@ -119,6 +119,28 @@ def test_check_in_reply_not_fine(run_action, text, intent):
     assert any(response.startswith("utter_distress") for response in result.responses)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["elle a 17 ans et elle a quitté le lycée, que peut-elle faire ?", "il veut arreter l ecole",
+     "Vers qui puis-je l'orienter ?"],
+)
+def test_fallback_parent_follow_up(run_action, text):
+    events = [{"event": "user", "text": "je suis sa mère", "parse_data": {"intent": {"name": "greet"}}}]
+    tracker = make_tracker(text, "nlu_fallback", slots={"role": "adult"}, events=events)
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_parent"]
+
+
+def test_fallback_teacher_follow_up(run_action):
+    events = [{"event": "user", "text": "Bonjour, je suis CPE dans un lycée", "parse_data": {"intent": {"name": "greet"}}}]
+    tracker = make_tracker("il ne vient plus depuis 3 semaines", "nlu_fallback", slots={"role": "adult"}, events=events)
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_teacher"]
+
+
+def test_fallback_young_writer_rephrase(run_action):
+    tracker = make_tracker("il veut arreter l ecole", "nlu_fallback")
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_ask_rephrase"]
+
+
 def test_fallback_emoji_only(run_action):
     result = run_action(ActionHandleFallback(), make_tracker("🔥🔥", "nlu_fallback"))
     assert result.responses == ["utter_ask_rephrase_emoji"]
