@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import lookup
 from bot.actions.base import CHECK_IN_QUESTION, SafetyFirstAction, conversation_ref
-from bot.actions.distress import assess, check_in_reply_is_fine, fold
+from bot.actions.distress import assess, fold
 from bot.actions.handoff import (
     FOLLOWUP_FORM,
     FOLLOWUP_QUESTION,
@@ -20,7 +20,7 @@ from bot.actions.handoff import (
 )
 from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, LANGUAGE_ENTITY
 from bot.actions.role import ADULT_ROLE, is_adult
-from bot.actions.safety import answer_distress, helplines_text
+from bot.actions.safety import answer_check_in, answer_distress, helplines_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
@@ -233,11 +233,7 @@ class ActionHandleYesNo(SafetyFirstAction):
         affirm = tracker.latest_message.get("intent", {}).get("name") == "affirm"
 
         if question == CHECK_IN_QUESTION:
-            if check_in_reply_is_fine(tracker.latest_message.get("text") or "", affirm):
-                dispatcher.utter_message(response="utter_checkin_ok")
-                return [SlotSet("last_question", None)]
-            # "Non, ça ne va pas": the check-in found real distress.
-            return answer_distress(dispatcher, tracker, assess("je me sens mal"), confirmed=True)
+            return answer_check_in(dispatcher, tracker, affirm=affirm)
 
         if question == FOLLOWUP_QUESTION:
             if affirm:

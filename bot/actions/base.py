@@ -18,7 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.distress import assess
+from bot.actions.distress import assess, is_check_in_reply
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class SafetyFirstAction(Action, abc.ABC):
         from bot.actions.safety import (
             SUICIDE_QUESTION,
             answer_cannot_call,
+            answer_check_in,
             answer_distress,
             answer_suicide_followup,
             only_cannot_call_after_safety_answer,
@@ -62,7 +63,8 @@ class SafetyFirstAction(Action, abc.ABC):
             # is answered by the safety response first.
             return answer_suicide_followup(dispatcher, tracker)
 
-        assessment = assess(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        assessment = assess(text)
         if only_cannot_call_after_safety_answer(assessment, tracker):
             # « je suis sourde, je peux pas appeler » right after the numbers:
             # whatever the intent, the user needs the written ways.
@@ -73,6 +75,11 @@ class SafetyFirstAction(Action, abc.ABC):
                 self.name(), conversation_ref(tracker.sender_id), assessment.level,
             )
             return answer_distress(dispatcher, tracker, assessment)
+        if tracker.get_slot("last_question") == CHECK_IN_QUESTION and is_check_in_reply(text):
+            # « tkt » or « c'était pour rire » after « est-ce que ça va ? »,
+            # whatever intent the model read.
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            return answer_check_in(dispatcher, tracker, affirm=intent == "affirm")
         events = await self.answer(dispatcher, tracker, domain)
         if assessment.joke_about_death and may_check_in(tracker, events):
             events = check_in_after_joke(dispatcher, tracker, events)

@@ -92,6 +92,23 @@ def is_clear_no(text: Text) -> bool:
     return matches_any(patterns.CLEAR_NO, normalize(text))
 
 
+# Maximum words of a message read as a reply to the check-in, whatever its intent.
+MAX_WORDS_OF_CHECK_IN_REPLY = 8
+
+
+def is_check_in_reply(text: Text) -> bool:
+    """Return whether a short message without a question replies to « est-ce que ça va ? » (« tkt », « jsp »).
+
+    The model reads such replies as other intents (« c'était pour rire »
+    as out of scope, « jsp » as thanks), so the rules for yes and no would
+    miss them.
+    """
+    if "?" in text or len(text.split()) > MAX_WORDS_OF_CHECK_IN_REPLY:
+        return False
+    normalized = normalize(text)
+    return matches_any(patterns.CHECK_IN_FINE, normalized) or matches_any(patterns.CHECK_IN_NOT_FINE, normalized)
+
+
 def check_in_reply_is_fine(text: Text, affirm: bool) -> bool:
     """Return whether a reply to « est-ce que ça va ? » means that the user is fine.
 

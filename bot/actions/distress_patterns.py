@@ -602,7 +602,8 @@ CHECK_IN_FINE = _patterns(
 # Replies to the check-in meaning that the user is not fine, even after a
 # « oui » (« ouais bof »). « ça va pas mal » counts too: the safer reading.
 CHECK_IN_NOT_FINE = _patterns(
-    r"\b(bof|moyen|mal|ca (ne )?va (pas|plus)|non pas"
+    r"\b(bof|mouais|moyen|mal|ca (ne )?va (pas|plus)|non pas|mais en vrai|dur|galere|en peux plus|jen peux plus"
+    r"|jsp|j sais pas|je sais pas|chais pas|sais pas"
     r"|pas (vraiment|trop|top|terrible|bien|ouf|fou|genial|super|la forme|du tout|tellement))\b",
 )
 

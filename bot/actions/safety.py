@@ -221,6 +221,19 @@ def _third_party_opening(situations: List[Text]) -> Tuple[Text, Text]:
     return _THIRD_PARTY_DEFAULT
 
 
+def answer_check_in(dispatcher: CollectingDispatcher, tracker: Tracker, *, affirm: bool) -> List[EventType]:
+    """Reply to « est-ce que ça va ? »: send relief when the user is fine, else the distress answer.
+
+    Args:
+        affirm: Whether the model read the reply as a yes.
+    """
+    if distress.check_in_reply_is_fine(tracker.latest_message.get("text") or "", affirm):
+        dispatcher.utter_message(response="utter_checkin_ok")
+        return [SlotSet("last_question", None)]
+    # "Non, ça ne va pas": the check-in found real distress.
+    return answer_distress(dispatcher, tracker, assess("je me sens mal"), confirmed=True)
+
+
 def answer_distress(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,

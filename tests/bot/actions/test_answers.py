@@ -93,10 +93,15 @@ def test_yes_to_places_offer_searches(run_action):
         ("nan tkt", "deny"),
         ("non mdr c'était pour rire", "deny"),
         ("tranquille", "nlu_fallback"),
+        # Other intents, read by the check in SafetyFirstAction.
+        ("tkt", "nlu_fallback"),
+        ("c'était pour rire", "out_of_scope"),
+        ("ca va ca va c bon", "nlu_fallback"),
     ],
 )
 def test_check_in_reply_fine(run_action, text, intent):
-    result = run_action(ActionHandleYesNo(), make_tracker(text, intent, slots={"last_question": "checkin"}))
+    action = ActionHandleYesNo() if intent in ("affirm", "deny") else ActionHandleFallback()
+    result = run_action(action, make_tracker(text, intent, slots={"last_question": "checkin"}))
     assert result.responses == ["utter_checkin_ok"]
     assert result.slot("last_question") is None
 
@@ -111,12 +116,22 @@ def test_check_in_reply_fine(run_action, text, intent):
         ("oui enfin ça va pas trop", "affirm"),
         ("non ça va pas du tout", "deny"),
         ("nn c une blague mais en vrai c dur", "deny"),
+        ("ouais mais en vrai c dur", "affirm"),
+        ("mouais", "affirm"),
+        ("jsp", "thank"),
     ],
 )
 def test_check_in_reply_not_fine(run_action, text, intent):
-    result = run_action(ActionHandleYesNo(), make_tracker(text, intent, slots={"last_question": "checkin"}))
+    action = ActionHandleYesNo() if intent in ("affirm", "deny") else ActionHandleFallback()
+    result = run_action(action, make_tracker(text, intent, slots={"last_question": "checkin"}))
     assert "utter_checkin_ok" not in result.responses
     assert any(response.startswith("utter_distress") for response in result.responses)
+
+
+def test_question_after_check_in_answered(run_action):
+    tracker = make_tracker("oui ça va merci, c'est quoi une E2C ?", "ask_scheme",
+                           [entity("scheme", "e2c")], slots={"last_question": "checkin"})
+    assert run_action(ActionExplainScheme(), tracker).responses == ["utter_scheme_e2c"]
 
 
 @pytest.mark.parametrize(
