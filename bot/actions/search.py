@@ -372,7 +372,7 @@ _FOLLOW_UP = re.compile(
 # meant by the previous answer, named by no word of this message.
 _BACK_REFERENCE = re.compile(
     r"\b(y ?en a|en a t il|en avez|en trouver|en trouve|le plus proche|la plus proche"
-    r"|c est ou|c ou|ca se trouve ou|il est ou|elle est ou|(il y a|y a|ya) (ca|cela|un|une|1))\b"
+    r"|c est ou|c ou|ca se trouve ou|il est ou|elle est ou|(il y a|y a|ya) (ca|sa|cela|un|une|1))\b"
 )
 
 
@@ -521,6 +521,10 @@ class ActionHandleLocation(SafetyFirstAction):
             # "mission locale 13008" is a place search, even when the model
             # reads it as a bare location.
             return search_requested_places(dispatcher, tracker, requested, outcome)
+        referred = referred_scheme_place(tracker)
+        if referred and outcome.status != "missing":
+            # « et vers Grenoble ? » after the E2C was explained.
+            return search_places(dispatcher, tracker, [referred], outcome)
         if outcome.status in ("missing", "not_found") and _names_a_scheme(tracker):
             # "DAEU j'ai 20 ans" is a question about a scheme, not a place.
             return await _explain_scheme(dispatcher, tracker, domain)

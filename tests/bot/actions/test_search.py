@@ -467,6 +467,8 @@ def _after_scheme_answer(scheme: str) -> list:
         ("ya ca a bordeaux ?", "find_place", ActionFindPlaces),
         ("et à Bordeaux ?", "find_place", ActionFindPlaces),
         ("et a bordeaux", "nlu_fallback", ActionHandleFallback),
+        ("et vers bordeaux ?", "inform_location", ActionHandleLocation),
+        ("ya sa a bordeaux ?", "find_place", ActionFindPlaces),
     ],
 )
 def test_place_of_explained_scheme_found(run_action, text, intent, action):
