@@ -96,7 +96,10 @@ STRONG_SUICIDE = _patterns(
     r"\b(plus|pas|aucune?|sans)( de| d| l)? (envie|raison|gout|interet|force)s? (de|d|a) (vivre|exister)\b",
     r"\bveux plus etre (la|en vie|de ce monde)\b",
     r"mettre fin a (mes jours|ma vie|sa vie|ses jours|tout ca|tout|mon existence)\b",
-    r"\b(me|se|te) foutre en l air\b",
+    r"\b(me|se|te) foutre en (l air|lair)\b",
+    # « jvais me tuer si je rate ce cap mdr »: killing oneself is no figure
+    # of speech that a joke marker explains, unlike « je vais mourir si… ».
+    r"\bje (vais|veux|voudrais) me tuer\b(?! (a|au) (le|la|les|travail|tache|force)\b)",
     r"\b(dormir|m endormir|endormir) pour (toujours|l eternite)\b",
     r"\bcomment (mourir|me tuer|me suicider)\b",
     r"\bidees? noires?\b",
