@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.actions.distress import assess, is_plan_with_time
 from handoff import events, store
 from handoff.config import HandoffSettings, load_settings
 from handoff.db import DatabaseNotReadyError, get_sessionmaker, require_current_schema
@@ -46,6 +47,7 @@ __all__ = [
     "SendMessage",
     "describe_error",
     "message_for_user",
+    "speaks_of_danger",
     "valid_message_ids",
 ]
 
@@ -164,6 +166,16 @@ def _place_cards(payload: Any) -> Optional[Dict[str, Any]]:
     return {"type": "place_cards", "places": places}
 
 
+def speaks_of_danger(text: str) -> bool:
+    """Return whether the distress rules find a user message at risk, or a plan with a time (« oui ce soir »).
+
+    NOTE: the rules read the message alone. « oui ce soir » is a plan only
+    after the bot's question about suicide, but while the bot is paused a
+    false alarm costs one notice, and a miss costs much more.
+    """
+    return assess(text).is_distress or is_plan_with_time(text)
+
+
 def valid_message_ids(values: Any) -> List[int]:
     """Return the integer ids of an acknowledgement, without duplicates, at most MAX_ACKNOWLEDGED_IDS.
 
@@ -234,7 +246,12 @@ class HandoffBridge:
         await self.redis.close()
 
     async def handle_user_message(
-        self, channel: str, sender_id: str, text: str, payload: Optional[Any] = None
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        payload: Optional[Any] = None,
+        send: Optional[SendMessage] = None,
     ) -> bool:
         """Store a user message in the user's open conversation, if there is one.
 
@@ -243,11 +260,19 @@ class HandoffBridge:
         insert: a conversation closed in the meantime (a hand-back racing
         with the message) returns False, so that Rasa handles the message too.
 
+        A message that the distress rules find at risk (`bot.actions.distress`)
+        makes the conversation urgent. While it waits in the queue, the user
+        also gets, once, the notice NOTICE_DANGER_WHILE_WAITING with 15, 112
+        and 3114, because the paused bot cannot reply: through ``send`` at
+        once, or through the handoff service, which delivers the pending
+        messages of Messenger and Telegram when the user writes.
+
         Args:
             channel: channel name, e.g. "widget".
             sender_id: the platform's id of the user.
             text: the text to show to the counsellor, stored whole.
             payload: structured content (a shared position, a button), stored as JSON.
+            send: sends a message to the user; the widget passes it.
 
         Returns:
             True when a counsellor has the conversation or it is queued: the
@@ -263,7 +288,7 @@ class HandoffBridge:
             return False
 
         try:
-            message_id, still_open = await asyncio.to_thread(
+            message_id, still_open, danger_notice = await asyncio.to_thread(
                 self._store_user_message, conversation_id, text, payload
             )
         except store.ConversationNotFound:
@@ -296,16 +321,38 @@ class HandoffBridge:
             await self._forget_route(channel, sender_id)
             return False
         logger.debug("Message %s routed to conversation %s", message_id, conversation_id)
+        if danger_notice:
+            await self._announce_danger(channel, sender_id, conversation_id, send)
         return True
 
-    def _store_user_message(self, conversation_id: str, text: str, payload: Optional[Any]) -> Tuple[int, bool]:
+    def _store_user_message(
+        self, conversation_id: str, text: str, payload: Optional[Any]
+    ) -> Tuple[int, bool, bool]:
+        """Store the message; return its id, whether the conversation is still open, and whether a danger notice was added."""
         with self.session_factory() as session:
             message = store.add_message(session, conversation_id, "user", text, payload=payload)
+            danger_notice = speaks_of_danger(text) and store.mark_danger(session, conversation_id)
             session.commit()
             message_id = message.id
             # A new transaction, which reads a close committed after the insert.
             conversation = store.get_conversation(session, conversation_id)
-            return message_id, conversation.is_open
+            return message_id, conversation.is_open, danger_notice
+
+    async def _announce_danger(
+        self, channel: str, sender_id: str, conversation_id: str, send: Optional[SendMessage]
+    ) -> None:
+        """Move the urgent conversation up the console's queue, and send the danger notice when the channel can."""
+        try:
+            await events.publish_queue_changed(self.redis, conversation_id, channel=self.events_channel)
+        except _BACKEND_ERRORS as error:
+            # The queue shows the urgency on its next refresh.
+            logger.warning("Could not announce urgent conversation %s: %s", conversation_id, describe_error(error))
+        if send is None:
+            return
+        try:
+            await self.deliver_pending(channel, sender_id, send)
+        except Exception as error:  # noqa: BLE001 - the notice stays pending for the next connection
+            logger.error("Sending the danger notice of conversation %s failed: %s", conversation_id, describe_error(error))
 
     async def _forget_route(self, channel: str, sender_id: str) -> None:
         try:

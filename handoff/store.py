@@ -60,6 +60,7 @@ __all__ = [
     "InvalidEmail",
     "NOTICE_CLAIMED",
     "NOTICE_CLOSED",
+    "NOTICE_DANGER_WHILE_WAITING",
     "NOTICE_EXPIRED",
     "NOTICE_EXPIRED_URGENT",
     "NOTICE_HANDED_BACK",
@@ -82,6 +83,7 @@ __all__ = [
     "hand_back",
     "list_followups",
     "list_queue",
+    "mark_danger",
     "mark_delivered",
     "open_conversation_for",
     "pending_followup_for",
@@ -115,6 +117,12 @@ NOTICE_EXPIRED_URGENT = NOTICE_EXPIRED + (
     " Si tu es en danger, appelle le 112. Si tu penses au suicide, le 3114 répond jour et nuit."
 )
 NOTICE_CLOSED = "Le conseiller a terminé la conversation. Si tu m'écris encore, c'est moi, l'assistant, qui te répondrai."
+# Sent once to a user who writes of a danger while waiting in the queue: the
+# bot is paused, so nothing else replies until a counsellor takes the conversation.
+NOTICE_DANGER_WHILE_WAITING = (
+    "Ton message est transmis : un conseiller va le lire en priorité. Si tu es en danger maintenant, "
+    "appelle le 15 ou le 112. Si tu penses au suicide, le 3114 répond gratuitement, jour et nuit."
+)
 
 # Counsellor and system messages of a closed conversation are still delivered
 # when the user comes back within this period.
@@ -285,6 +293,39 @@ def _add_notice(session: Session, conversation_id: str, text: str, now: datetime
     session.add(message)
     session.flush()
     return message
+
+
+def mark_danger(session: Session, conversation_id: str, *, now: Optional[datetime] = None) -> bool:
+    """Mark an open conversation urgent after a user message that speaks of a danger.
+
+    While the conversation waits in the queue, the notice
+    NOTICE_DANGER_WHILE_WAITING is added once, for the caller to deliver.
+
+    Args:
+        session: database session; the caller commits.
+        conversation_id: the conversation.
+        now: current time; None reads the clock.
+
+    Returns:
+        Whether the notice was added.
+    """
+    conversation = _load_conversation(session, conversation_id)
+    if not conversation.urgent:
+        logger.info("Conversation %s marked urgent: a user message speaks of a danger", conversation_id)
+        conversation.urgent = True
+    if conversation.status != "queued":
+        return False
+    already_sent = session.execute(
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id)
+        .where(Message.author == "system")
+        .where(Message.text == NOTICE_DANGER_WHILE_WAITING)
+        .limit(1)
+    ).first()
+    if already_sent is not None:
+        return False
+    _add_notice(session, conversation_id, NOTICE_DANGER_WHILE_WAITING, _now(now))
+    return True
 
 
 def get_conversation(session: Session, conversation_id: str) -> Conversation:

@@ -538,9 +538,12 @@ class _MessageHandler:
         """Give the message to the human handoff; return True when a counsellor gets it instead of Rasa."""
         if self.bridge is None:
             return False
+        async def send(message: Dict[Text, Any]) -> None:
+            await self.sio.emit(self.channel.bot_message_evt, message, room=sender_id)
+
         try:
             routed = await self.bridge.handle_user_message(
-                CHANNEL_NAME, sender_id, incoming.handoff_text, incoming.handoff_payload
+                CHANNEL_NAME, sender_id, incoming.handoff_text, incoming.handoff_payload, send
             )
         except Exception:
             # A fault in the handoff must never silence the bot.

@@ -373,3 +373,72 @@ def test_describe_error_hides_parameters():
 def test_describe_error_keeps_connection_reason():
     error = OperationalError("SELECT 1", ("secret",), Exception("database is locked"))
     assert describe_error(error) == "OperationalError: database is locked"
+
+
+def conversation_state(url: str, conversation_id: str):
+    """Return whether the conversation is urgent, and the texts of its system messages."""
+    with get_sessionmaker(url)() as session:
+        conversation = store.get_conversation(session, conversation_id)
+        notices = [m.text for m in store.transcript(session, conversation_id) if m.author == "system"]
+        return conversation.urgent, notices
+
+
+async def test_danger_while_queued_sends_notice(bridge, database_url, unique_id):
+    conversation_id = escalate(database_url, unique_id)
+    sent = Collected()
+
+    assert await bridge.handle_user_message("widget", unique_id, "jveux mourir", send=sent) is True
+
+    urgent, notices = conversation_state(database_url, conversation_id)
+    assert urgent
+    assert notices == [store.NOTICE_DANGER_WHILE_WAITING]
+    assert [m["custom"]["text"] for m in sent.messages] == [store.NOTICE_DANGER_WHILE_WAITING]
+
+
+async def test_danger_notice_sent_once(bridge, database_url, unique_id):
+    conversation_id = escalate(database_url, unique_id)
+    await bridge.handle_user_message("widget", unique_id, "jveux plus vivre")
+    await bridge.handle_user_message("widget", unique_id, "oui ce soir")
+
+    _, notices = conversation_state(database_url, conversation_id)
+    assert notices == [store.NOTICE_DANGER_WHILE_WAITING]
+
+
+async def test_plan_with_time_while_queued_is_danger(bridge, database_url, unique_id):
+    conversation_id = escalate(database_url, unique_id)
+    await bridge.handle_user_message("widget", unique_id, "oui ce soir")
+
+    urgent, notices = conversation_state(database_url, conversation_id)
+    assert urgent
+    assert notices == [store.NOTICE_DANGER_WHILE_WAITING]
+
+
+async def test_danger_with_counsellor_marks_urgent_only(bridge, database_url, unique_id, make_counsellor):
+    conversation_id = escalate(database_url, unique_id)
+    claim(database_url, conversation_id, make_counsellor())
+    await bridge.handle_user_message("widget", unique_id, "jveux mourir")
+
+    urgent, notices = conversation_state(database_url, conversation_id)
+    assert urgent
+    assert notices == [store.NOTICE_CLAIMED]
+
+
+async def test_ordinary_message_while_queued_no_notice(bridge, database_url, unique_id):
+    conversation_id = escalate(database_url, unique_id)
+    sent = Collected()
+    await bridge.handle_user_message("widget", unique_id, "c'est long", send=sent)
+
+    urgent, notices = conversation_state(database_url, conversation_id)
+    assert not urgent
+    assert notices == []
+    assert sent.messages == []
+
+
+async def test_danger_publishes_queue_changed(bridge, database_url, redis_client, events_channel, unique_id):
+    conversation_id = escalate(database_url, unique_id)
+    async with events.subscribe(redis_client, channel=events_channel) as subscription:
+        await bridge.handle_user_message("widget", unique_id, "jveux mourir")
+        first = await subscription.get(timeout=5)
+        second = await subscription.get(timeout=5)
+    assert first["type"] == "user_message"
+    assert second == {"type": "queue_changed", "conversation_id": conversation_id}

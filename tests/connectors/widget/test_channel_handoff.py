@@ -109,6 +109,15 @@ async def test_routed_message_reported_to_widget(handoff_server, user):
     assert status == {"with_counsellor": True}
 
 
+async def test_danger_while_queued_gets_notice(handoff_server, user):
+    # The paused bot cannot reply, so the channel sends 15, 112 and 3114 itself.
+    await escalate(handoff_server, user.session_id)
+    await send(user, "jveux mourir")
+    received = await user.next_message()
+    assert received["custom"]["text"] == store.NOTICE_DANGER_WHILE_WAITING
+    assert handoff_server.rasa.messages == []
+
+
 async def test_next_message_after_hand_back_reaches_bot(handoff_server, user, make_counsellor):
     counsellor_id = make_counsellor()
     conversation_id = await escalate(handoff_server, user.session_id)
