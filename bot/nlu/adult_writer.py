@@ -164,7 +164,8 @@ def introduces_professional(text: Text) -> bool:
 # The writer's own age from 16 to 25 (not « j'ai 20 ans d'expérience »), or
 # their class at school.
 _OWN_YOUTH = re.compile(
-    r"\bj\s+ai\s+(1[6-9]|2[0-5])\s+ans\b(?!\s+(de|d)\b)"
+    r"\bj\s+ai\s+(1[6-9]|2[0-5]|seize|dix\s+sept|dix\s+huit|dix\s+neuf|vingt(\s+et\s+un|\s+deux|\s+trois"
+    r"|\s+quatre|\s+cinq)?)\s*ans\b(?!\s+(de|d)\b)"
     r"|\bje\s+suis\s+en\s+(3e|3eme|troisieme|seconde|2nde|premiere|1ere|terminale)\b"
     r"|\bje\s+suis\s+(lyceen|lyceenne|collegien|collegienne)\b"
 )

@@ -13,6 +13,8 @@ from tests.bot.conftest import make_tracker
         "mais non jai 19 ans moi",
         "je suis en seconde et j'en ai marre",
         "je suis lycéenne",
+        "jai 17ans",
+        "j'ai dix-sept ans",
     ],
 )
 def test_young_age_resets_role(run_action, text):
