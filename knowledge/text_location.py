@@ -496,13 +496,20 @@ def _is_everyday_name(index: LocationIndex, window: list[_Token], phrase: str) -
         return False
     if not all(is_french_word(token.text.lower()) or len(token.normalized) < 3 for token in window):
         entries = index.names.get(phrase, []) + index.localities.get(phrase, [])
-        # The official spelling may carry the accents the user left out ("espere").
-        if len(window) > 1 or not any(is_french_word(entry.alias.lower()) for entry in entries):
+        # The official spelling may carry the accents the user left out
+        # ("espere", "la creche" for La Crèche).
+        if not any(_is_lexicon_phrase(entry.alias) for entry in entries):
             return False
     official = [entry for entry in index.names.get(phrase, []) if entry.kind != "locality"]
     # Two-word phrases ("petit bourg", "le tampon") keep their name only for a large city (Le Havre).
     max_population = EVERYDAY_NAME_MAX_POPULATION if len(window) == 1 else LARGE_CITY_POPULATION
     return all((index.communes[entry.insee_code].population or 0) < max_population for entry in official)
+
+
+def _is_lexicon_phrase(name: str) -> bool:
+    """Return whether every word of a spelt name is a French word or shorter than 3 letters."""
+    words = [word for word in re.split(r"[\s'’-]+", name.lower()) if word]
+    return bool(words) and all(is_french_word(word) or len(word) < 3 for word in words)
 
 
 def _accept(words: list[str], signs: _PlaceSigns, everyday: bool, blocked, common) -> bool:

@@ -305,6 +305,8 @@ def test_find_in_text_ambiguous_name(index):
         pytest.param("", id="empty"),
         pytest.param("mon mail c'est jean.dupont@orange.fr", id="e-mail-domain"),
         pytest.param("regarde sur www.free.fr/aide", id="link-domain"),
+        # La Crèche (79), typed without its accent.
+        pytest.param("y a des aides pour la creche ?", id="creche-without-accent"),
     ],
 )
 def test_find_in_text_no_match(index, text):
