@@ -11,9 +11,15 @@ after it, such a number names a département: « celle du 26 », « je suis
 dans le 93 », « un cio vers 13 ». Left as an age, it would set the age slot
 to 26 and give the over-25 answer to a young person who only named the Drôme.
 
+3. A number someone has is not a département. In « elle a 17 ans et moi
+j'en ai 45 », DIET tagged 45 as a location, and a parent got the places of
+the Loiret. A bare number after « j'en ai », « j'ai » or « il a » loses its
+`location` entity.
+
 The component runs after the entity extractor and the synonym mapper: it
-adds the stated age when no `age` entity was found, and relabels the
-département numbers as `location` entities with the same span.
+adds the stated age when no `age` entity was found, relabels the
+département numbers as `location` entities with the same span, and drops
+the numbers someone has.
 """
 
 import logging
@@ -54,6 +60,16 @@ _STATED_AGE = re.compile(
 )
 
 
+# Words before a number that someone has: « j'en ai 45 », « il a 17 ».
+_HAS_BEFORE = re.compile(r"(?:\bj\s?'?\s?en\s+ai|\bj\s?'?\s?ai|\bjai|\ben\s+a|\b(?:il|elle|on)\s+a)\s*$", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def is_number_someone_has(text: Text, start: int, end: int) -> bool:
+    """Return whether the number at text[start:end] follows « j'en ai », « j'ai » or « il a »."""
+    return bool(_BARE_NUMBER.match(text[start:end].strip())) and bool(_HAS_BEFORE.search(text[:start]))
+
+
 def is_departement_number(text: Text, start: int, end: int) -> bool:
     """Return whether the number at text[start:end] reads as a département, not an age.
 
@@ -89,7 +105,7 @@ def stated_age_entity(text: Text) -> Optional[Dict[Text, Any]]:
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
 class AgeEntityRules(GraphComponent):
-    """Relabel as `location` the `age` entities that are département numbers."""
+    """Add stated ages, relabel département numbers as `location`, and drop the numbers someone has."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -138,6 +154,19 @@ class AgeEntityRules(GraphComponent):
                 entity[ENTITY_ATTRIBUTE_VALUE] = text[start:end].strip()
                 entity[EXTRACTOR] = f"{entity.get(EXTRACTOR)}+{AgeEntityRules.__name__}"
                 changed = True
+        without_owned_numbers = [
+            entity
+            for entity in entities
+            if not (
+                entity.get(ENTITY_ATTRIBUTE_TYPE) == LOCATION_ENTITY
+                and isinstance(entity.get(ENTITY_ATTRIBUTE_START), int)
+                and isinstance(entity.get(ENTITY_ATTRIBUTE_END), int)
+                and is_number_someone_has(text, entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END])
+            )
+        ]
+        if len(without_owned_numbers) != len(entities):
+            entities = without_owned_numbers
+            changed = True
         if changed:
             logger.debug("The age rules changed the entities of a message.")
             message.set(ENTITIES, entities, add_to_output=True)

@@ -117,3 +117,41 @@ def test_model_age_kept():
     assert message.get("entities") == [
         {"entity": "age", "value": "19", "start": 5, "end": 7, "extractor": "DIETClassifier"}
     ]
+
+
+def _message_with_location(text, value):
+    start = text.index(value)
+    message = Message(data={"text": text})
+    message.set(
+        "entities",
+        [{"entity": "location", "value": value, "start": start, "end": start + len(value), "extractor": "DIETClassifier"}],
+    )
+    return message
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Elle a 17 ans et moi j'en ai 45. Que peut-elle faire ?", "45"),
+        ("jai 93 messages", "93"),
+        ("il a 75 ans mon grand-père", "75"),
+    ],
+)
+def test_number_someone_has_is_no_location(text, number):
+    message = _message_with_location(text, number)
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert all(entity["entity"] != "location" for entity in message.get("entities"))
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("je suis dans le 93", "93"), ("j'habite à 75011", "75011"), ("j'ai déménagé à Nice", "Nice")],
+)
+def test_places_kept(text, value):
+    message = _message_with_location(text, value)
+
+    AgeEntityRules.create({}, None, None, None).process([message])
+
+    assert [entity["value"] for entity in message.get("entities")] == [value]
