@@ -38,8 +38,10 @@ __all__ = ["locate_in_text"]
 
 logger = logging.getLogger(__name__)
 
-# Sentences longer than this are cut; a chat message naming a place is far shorter.
-MAX_TEXT_CHARS = 1000
+# Texts longer than this are cut at a word boundary. It is the channels'
+# limit on a message (connectors.user_input), so that a place named at the
+# end of a long story (« bref je suis à Rennes ») is still read.
+MAX_TEXT_CHARS = 2000
 MAX_NAME_WORDS = 6
 
 _WORD = re.compile(r"\w+")
@@ -114,7 +116,10 @@ def locate_in_text(index: LocationIndex, text: str) -> Optional[Resolution]:
         return None
     # The domain of an e-mail address or a link is no place: « jean@orange.fr »
     # names no Orange, « www.free.fr » no Free.
-    text = _ADDRESS_OR_LINK.sub(" ", text[:MAX_TEXT_CHARS])
+    if len(text) > MAX_TEXT_CHARS:
+        # A word cut in two may name a commune: « arrete » cut to « arre », Arre (30).
+        text = text[:MAX_TEXT_CHARS].rsplit(None, 1)[0]
+    text = _ADDRESS_OR_LINK.sub(" ", text)
 
     coordinates = _COORDINATES_IN_TEXT.search(text)
     if coordinates is not None:

@@ -11,6 +11,7 @@ from knowledge.resolve import (
     resembles_place_name,
     resolve_location,
 )
+from knowledge.text_location import MAX_TEXT_CHARS
 
 
 def haversine(lat1, lon1, lat2, lon2):
@@ -316,6 +317,19 @@ def test_find_in_text_no_match(index, text):
 def test_find_in_text_long_text_finds_nothing(index):
     # Its speed is measured by bench/location_resolution.py.
     assert find_location_in_text(index, "je cherche une formation pas loin " * 500) is None
+
+
+def test_find_in_text_place_at_end_of_long_story(index):
+    story = "jai arrete le lycee en premiere a cause de plein de trucs, " * 30 + "bref je suis a Rennes"
+    assert len(story) > 1000
+    assert find_location_in_text(index, story).commune.insee_code == "35238"
+
+
+def test_find_in_text_word_cut_at_limit_is_no_place(index):
+    # Cut in the middle, « arrete » would leave « arre », the commune Arre (30).
+    text = "x" * (MAX_TEXT_CHARS - len(" jai arre")) + " jai arrete le lycee"
+    assert text[:MAX_TEXT_CHARS].endswith(" arre")
+    assert find_location_in_text(index, text) is None
 
 
 CONTRACTED_CASES = [
