@@ -312,3 +312,17 @@ async def test_refusal_survives_restart_until_user_writes(console, fake_api, sql
             assert shown[message_id]["delivery_error"] is None
     finally:
         await sender.close()
+
+
+async def test_danger_while_queued_notice_delivered(handoff_webhook, bridge, console, sqlite_url, fake_api, rasa, chat_id):
+    # The paused bot cannot reply. The bridge stores the danger notice, and the
+    # handoff service delivers it when the user's message is announced.
+    service, _ = console
+    conversation_id = await escalate(bridge, sqlite_url, chat_id)
+    await post_update(handoff_webhook, text_update(chat_id, "jveux mourir"))
+    await wait_for_user_messages(sqlite_url, conversation_id, 1)
+
+    await service.redeliver(conversation_id)
+
+    assert any(store.NOTICE_DANGER_WHILE_WAITING in text for text in fake_api.texts_to(chat_id))
+    assert rasa.messages == []
