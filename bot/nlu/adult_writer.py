@@ -90,6 +90,10 @@ _JOB = (
     r"|animat(eur|rice)\s+(jeunesse|de\s+prevention)"
 )
 
+# « je suis CPE », and the writer's own pupils: shared by the adult and the professional checks.
+_JOB_INTRODUCTION = rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b"
+_OWN_PUPILS = r"\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b"
+
 _INTRODUCTIONS: List[Text] = [
     # « je suis la mère de Léa », « je suis le père d'un élève »: a relative of someone.
     rf"\bje\s+suis\s+((la|le|sa|son|un|une)\s+)?({_RELATIVE})\s+(de|d|du)\b",
@@ -100,13 +104,13 @@ _INTRODUCTIONS: List[Text] = [
     # « je suis parent d'élève », « nous sommes les parents de… ».
     r"\bje\s+suis\s+(un\s+)?parent\b|\bnous\s+sommes\s+(ses\s+|les\s+)?parents\b",
     # « je suis CPE », « je suis prof de maths », « je suis une enseignante ».
-    rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b",
+    _JOB_INTRODUCTION,
     rf"\ben\s+tant\s+que\s+((parent|mere|pere|maman|papa)\b|({_JOB})\b)",
     # Their own child or pupils. A young parent speaks of a small child
     # (« ma fille de 2 ans »), which _YOUNG_PARENT below leaves out.
     r"\b(mon|notre)\s+(fils|ado|adolescent|enfant|grand\s+fils)\b|\b(ma|notre)\s+(fille|ado|adolescente)\b",
     r"\b(mes|nos)\s+enfants\b",
-    r"\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b",
+    _OWN_PUPILS,
 ]
 
 _INTRODUCES_ADULT = re.compile("|".join(f"(?:{pattern})" for pattern in _INTRODUCTIONS))
@@ -150,10 +154,7 @@ def introduces_adult(text: Text) -> bool:
     return _INTRODUCES_ADULT.search(normalized) is not None
 
 
-_PROFESSIONAL = re.compile(
-    rf"\bje\s+suis\s+((un|une|la|le)\s+)?({_JOB})\b|\ben\s+tant\s+que\s+({_JOB})\b"
-    r"|\b(mon|mes|nos)\s+eleves?\b|\bun\s+de\s+mes\s+eleves\b|\bune\s+de\s+mes\s+eleves\b"
-)
+_PROFESSIONAL = re.compile(rf"{_JOB_INTRODUCTION}|\ben\s+tant\s+que\s+({_JOB})\b|{_OWN_PUPILS}")
 
 
 def introduces_professional(text: Text) -> bool:
