@@ -12,7 +12,7 @@ counsellor's console during a handoff. Each channel calls
 
 During a human handoff (the conversation is queued for a counsellor or taken
 by one), the limit is `HANDOFF_LIMIT_FACTOR` times higher, and the notice over
-it, `HANDOFF_RATE_LIMITED_MESSAGE`, tells the user that the counsellor will
+it, `HANDOFF_RATE_LIMITED_MESSAGE`, warns the user that the counsellor will
 not receive the next messages. The channel passes a check of the handoff to
 `admit`, which runs it only for messages over the bot's limit, because it
 reads Redis. A failed check counts as outside a handoff.

@@ -222,7 +222,7 @@ def _third_party_opening(situations: List[Text]) -> Tuple[Text, Text]:
 
 
 def answer_check_in(dispatcher: CollectingDispatcher, tracker: Tracker, *, affirm: bool) -> List[EventType]:
-    """Reply to « est-ce que ça va ? »: send relief when the user is fine, else the distress answer.
+    """Reply to « est-ce que ça va ? »: send relief when the user is fine, else the distress response.
 
     Args:
         affirm: Whether the model read the reply as a yes.

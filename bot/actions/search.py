@@ -369,7 +369,7 @@ _FOLLOW_UP = re.compile(
 
 
 # « y en a un près de Bordeaux ? », « c'est où le plus proche ? »: a place
-# meant by the previous answer, named by no word of this message.
+# that the previous bot message explained, named by no word of this message.
 _BACK_REFERENCE = re.compile(
     r"\b(y ?en a|en a t il|en avez|en trouver|en trouve|le plus proche|la plus proche"
     r"|c est ou|c ou|ca se trouve ou|il est ou|elle est ou|(il y a|y a|ya) (ca|sa|cela|un|une|1))\b"
@@ -377,7 +377,7 @@ _BACK_REFERENCE = re.compile(
 
 
 def _previous_action(tracker: Tracker) -> Optional[Text]:
-    """Return the last action the bot ran before the latest message, if it answered the message before."""
+    """Return the last action the bot ran before the latest message, or None when no action followed the message before."""
     latest_seen = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":

@@ -319,13 +319,13 @@ def test_find_in_text_long_text_finds_nothing(index):
     assert find_location_in_text(index, "je cherche une formation pas loin " * 500) is None
 
 
-def test_find_in_text_place_at_end_of_long_story(index):
+def test_find_in_text_long_story_end(index):
     story = "jai arrete le lycee en premiere a cause de plein de trucs, " * 30 + "bref je suis a Rennes"
     assert len(story) > 1000
     assert find_location_in_text(index, story).commune.insee_code == "35238"
 
 
-def test_find_in_text_word_cut_at_limit_is_no_place(index):
+def test_find_in_text_cut_word(index):
     # Cut in the middle, « arrete » would leave « arre », the commune Arre (30).
     text = "x" * (MAX_TEXT_CHARS - len(" jai arre")) + " jai arrete le lycee"
     assert text[:MAX_TEXT_CHARS].endswith(" arre")
