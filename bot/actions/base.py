@@ -12,7 +12,7 @@ gets the action's response, then a gentle check-in.
 import abc
 import hashlib
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -36,6 +36,55 @@ def conversation_ref(sender_id: Text) -> Text:
     return "c-" + hashlib.sha256(str(sender_id).encode("utf-8")).hexdigest()[:12]
 
 
+def answer_safety_first(
+    dispatcher: CollectingDispatcher, tracker: Tracker, action_name: Text
+) -> Optional[List[Dict[Text, Any]]]:
+    """Send the safety response that the latest message needs, if any.
+
+    Whatever the intent: the reply to « tu penses à te suicider ? », a
+    message at risk, « je peux pas appeler » right after the numbers, and a
+    short reply to « est-ce que ça va ? ».
+
+    Args:
+        dispatcher: The dispatcher of the running action.
+        tracker: The conversation's tracker.
+        action_name: The action that gives way, for the log.
+
+    Returns:
+        The events of the safety response, or None when the message needs none.
+    """
+    from bot.actions.safety import (
+        SUICIDE_QUESTION,
+        answer_cannot_call,
+        answer_check_in,
+        answer_distress,
+        answer_suicide_followup,
+        only_cannot_call_after_safety_answer,
+    )
+
+    if tracker.get_slot("last_question") == SUICIDE_QUESTION:
+        return answer_suicide_followup(dispatcher, tracker)
+
+    text = tracker.latest_message.get("text") or ""
+    assessment = assess(text)
+    if only_cannot_call_after_safety_answer(assessment, tracker):
+        # « je suis sourde, je peux pas appeler » right after the numbers:
+        # whatever the intent, the user needs the written ways.
+        return answer_cannot_call(dispatcher, tracker)
+    if assessment.level >= 2 and not assessment.hyperbole:
+        logger.info(
+            "Safety rules took over action %s in conversation %s (level %d).",
+            action_name, conversation_ref(tracker.sender_id), assessment.level,
+        )
+        return answer_distress(dispatcher, tracker, assessment)
+    if tracker.get_slot("last_question") == CHECK_IN_QUESTION and is_check_in_reply(text):
+        # « tkt » or « c'était pour rire » after « est-ce que ça va ? »,
+        # whatever intent the model read.
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return answer_check_in(dispatcher, tracker, affirm=intent == "affirm")
+    return None
+
+
 class SafetyFirstAction(Action, abc.ABC):
     """An action that hands distress messages to the safety response.
 
@@ -49,39 +98,11 @@ class SafetyFirstAction(Action, abc.ABC):
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
         """Send the safety response for a message at risk, else run the action itself."""
-        from bot.actions.safety import (
-            SUICIDE_QUESTION,
-            answer_cannot_call,
-            answer_check_in,
-            answer_distress,
-            answer_suicide_followup,
-            only_cannot_call_after_safety_answer,
-        )
-
-        if tracker.get_slot("last_question") == SUICIDE_QUESTION:
-            # Whatever the intent, the reply to "tu penses à te suicider ?"
-            # is answered by the safety response first.
-            return answer_suicide_followup(dispatcher, tracker)
-
-        text = tracker.latest_message.get("text") or ""
-        assessment = assess(text)
-        if only_cannot_call_after_safety_answer(assessment, tracker):
-            # « je suis sourde, je peux pas appeler » right after the numbers:
-            # whatever the intent, the user needs the written ways.
-            return answer_cannot_call(dispatcher, tracker)
-        if assessment.level >= 2 and not assessment.hyperbole:
-            logger.info(
-                "Safety rules took over action %s in conversation %s (level %d).",
-                self.name(), conversation_ref(tracker.sender_id), assessment.level,
-            )
-            return answer_distress(dispatcher, tracker, assessment)
-        if tracker.get_slot("last_question") == CHECK_IN_QUESTION and is_check_in_reply(text):
-            # « tkt » or « c'était pour rire » after « est-ce que ça va ? »,
-            # whatever intent the model read.
-            intent = (tracker.latest_message.get("intent") or {}).get("name")
-            return answer_check_in(dispatcher, tracker, affirm=intent == "affirm")
+        safety_events = answer_safety_first(dispatcher, tracker, self.name())
+        if safety_events is not None:
+            return safety_events
         events = await self.answer(dispatcher, tracker, domain)
-        if assessment.joke_about_death and may_check_in(tracker, events):
+        if assess(tracker.latest_message.get("text") or "").joke_about_death and may_check_in(tracker, events):
             events = check_in_after_joke(dispatcher, tracker, events)
         return events
 

@@ -25,13 +25,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.actions.base import SafetyFirstAction, conversation_ref
+from bot.actions.base import SafetyFirstAction, answer_safety_first, conversation_ref
 from bot.actions.search import user_age
 from connectors.handoff_bridge import describe_error
 from handoff import events as handoff_events
@@ -512,14 +513,29 @@ def _channel_of(tracker: Tracker) -> Text:
 class ValidateFollowupForm(FormValidationAction):
     """Check the e-mail address of the follow-up form.
 
-    NOTE: unlike the other actions, the form does not go through the safety
-    check first. A message with distress stops it (rule « distress while
-    the address is asked »), but a reply to « tu penses à te suicider ? »
-    that the model reads as give_email starts the form.
+    The safety check comes first, as in the other actions: a reply to « tu
+    penses à te suicider ? » or a message at risk that the model reads as
+    give_email gets the safety response, and the form stops without an
+    address. A message that the model reads as distress never reaches the
+    form (rule « distress while the address is asked »).
     """
 
     def name(self) -> Text:
         return "validate_followup_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Send the safety response and stop the form, or validate the address."""
+        safety_events = answer_safety_first(dispatcher, tracker, self.name())
+        if safety_events is None:
+            return await super().run(dispatcher, tracker, domain)
+        logger.info("The follow-up form of conversation %s stopped for the safety response.", conversation_ref(tracker.sender_id))
+        return list(safety_events) + [
+            SlotSet(FOLLOWUP_EMAIL_SLOT, None),
+            SlotSet(REQUESTED_SLOT, None),
+            ActiveLoop(None),
+        ]
 
     def validate_followup_email(
         self,
@@ -540,6 +556,16 @@ class ValidateFollowupForm(FormValidationAction):
         return {FOLLOWUP_EMAIL_SLOT: address}
 
 
+def _answered_this_turn(tracker: Tracker) -> bool:
+    """Return whether the bot already replied to the latest user message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False
+
+
 class ActionSaveFollowup(Action):
     """Store the follow-up request once the form has a valid address."""
 
@@ -552,6 +578,9 @@ class ActionSaveFollowup(Action):
         """Store the request and confirm it, with the button that cancels it."""
         events: List[EventType] = [SlotSet(FOLLOWUP_EMAIL_SLOT, None), SlotSet("last_question", None)]
         address = find_email(str(tracker.get_slot(FOLLOWUP_EMAIL_SLOT) or ""))
+        if address is None and _answered_this_turn(tracker):
+            # The form stopped for the safety response, which is the reply.
+            return events
         if address is None:
             dispatcher.utter_message(response="utter_followup_email_invalid")
             return events

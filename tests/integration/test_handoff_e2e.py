@@ -718,6 +718,22 @@ class TestOutOfHours:
         assert answered.email is None
         assert message["Content-Language"] == "fr"
 
+    def test_suicide_question_answered_before_email_form(self, stack: Stack) -> None:
+        # The chat is closed, so the bot keeps the conversation. A reply to
+        # « tu penses à te suicider ? » that the model reads as give_email
+        # gets the numbers, and the form neither requests an address nor
+        # rejects the missing one.
+        user = WidgetUser(stack.rasa_url).connect()
+        try:
+            user.say("je pense a me suicider")
+            reply = texts(user.say("je te laisse mon mail"))
+            assert "3114" in reply
+            assert "adresse e-mail" not in reply
+            assert "ne semble pas valide" not in reply
+            assert "Quelle est ton adresse e-mail" in texts(user.say("je veux laisser mon mail"))
+        finally:
+            user.close()
+
 
 # ================================================================ Disconnects and Redis restart
 

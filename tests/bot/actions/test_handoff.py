@@ -463,6 +463,59 @@ def test_validate_rejects_invalid_address(run_action, handoff_url, sender, text)
     assert result.responses == ["utter_followup_email_invalid"]
 
 
+def activation_tracker(text: str, sender_id: str, last_question: Any = None):
+    """A tracker in which give_email has just started the form, before any address."""
+    tracker = widget_tracker(text, "give_email", sender_id,
+                             slots={"followup_email": None, "last_question": last_question})
+    tracker.active_loop = {"name": "followup_form"}
+    return tracker
+
+
+def ends_loop(result) -> bool:
+    return any(event.get("event") == "active_loop" and event.get("name") is None for event in result.events)
+
+
+def stops_form(result) -> bool:
+    return ends_loop(result) and result.slot("requested_slot") is None and result.slot("followup_email") is None
+
+
+def test_validate_answers_suicide_question_first(run_action, handoff_url, sender):
+    # « oui par mail » after « tu penses à te suicider ? », read as give_email.
+    result = run_action(ValidateFollowupForm(), activation_tracker("oui par mail", sender, "suicide_check"))
+    assert result.responses[0] == "utter_distress_suicide_confirmed"
+    assert "3114" in result.texts
+    assert stops_form(result)
+    assert result.slot("last_question") is None
+
+
+def test_validate_answers_message_at_risk_first(run_action, handoff_url, sender):
+    result = run_action(ValidateFollowupForm(),
+                        activation_tracker("je te laisse mon mail, de toute facon je veux plus vivre", sender))
+    assert result.responses[0] == "utter_distress_suicide"
+    assert stops_form(result)
+
+
+def test_validate_without_risk_asks_nothing_more(run_action, handoff_url, sender):
+    result = run_action(ValidateFollowupForm(), activation_tracker("je veux bien laisser mon mail", sender))
+    assert result.responses == []
+    assert not ends_loop(result)
+
+
+def test_save_followup_silent_after_safety_stop(run_action, handoff_url, sender):
+    tracker = widget_tracker("oui par mail", "give_email", sender, slots={"followup_email": None})
+    tracker.events.append({"event": "bot", "text": "Appelle le 3114."})
+    result = run_action(ActionSaveFollowup(), tracker)
+    assert result.responses == []
+    assert result.texts == ""
+    assert pending_followups(handoff_url, sender) == []
+
+
+def test_save_followup_without_address_says_so(run_action, handoff_url, sender):
+    tracker = widget_tracker("ok", "give_email", sender, slots={"followup_email": None})
+    result = run_action(ActionSaveFollowup(), tracker)
+    assert result.responses == ["utter_followup_email_invalid"]
+
+
 def test_invalid_address_message_in_french(domain):
     variations = domain["responses"]["utter_followup_email_invalid"]
     assert variations[-1]["text"].startswith("Cette adresse e-mail ne semble pas valide")
