@@ -43,7 +43,7 @@ TARGET_DISTRESS_RECALL = 1.0
 TARGET_DISTRESS_FALSE_POSITIVES = 0.02
 
 # Thresholds of the FallbackClassifier compared on the cross-validation.
-THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
+THRESHOLDS = (0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 
 SECTIONS = ("cross-validation", "test-set")
 
@@ -400,7 +400,8 @@ def cross_validation_section(args: argparse.Namespace, predictions: List[Predict
         f"evaluations; peak resident memory {args.peak_kb / 1024:.0f} MiB.",
         "",
         "The run uses `config.yml` with the FallbackClassifier switched off, so that each prediction "
-        f"keeps the model's confidence. The figures below apply the threshold of `config.yml` "
+        "keeps the model's confidence (DIET's averaged with the linear model's by "
+        "`bot.nlu.intent_ensemble.IntentEnsemble`). The figures below apply the threshold of `config.yml` "
         f"({threshold:.2f}) afterwards: a message under it counts as a wrong prediction.",
         "",
         CUE_NOTE,
