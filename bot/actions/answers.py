@@ -82,6 +82,12 @@ _ABOUT_SOMEONE = re.compile(
 # "et un cio ?", "et une e2c à côté ?": a follow-up asking for another type.
 _FOLLOW_UP_PLACE = re.compile(r"^\s*et (un|une|le|la|l|les)?\s*\w")
 
+# « combien ? », « c'est combien par mois ? », « cb en euros » on folded
+# text: a short question about an amount.
+_AMOUNT_QUESTION = re.compile(r"\b(combien|cb|cmb|montant|montants|euros?|thunes?)\b")
+# Maximum number of words of a bare question about an amount.
+MAX_WORDS_OF_AMOUNT_QUESTION = 6
+
 # Longest message read as a bare place name when the model understood nothing
 # ("Saint-Rémy-de-Provence" counts as one word).
 MAX_WORDS_OF_PLACE_NAME = 4
@@ -319,6 +325,11 @@ class ActionHandleFallback(SafetyFirstAction):
             # layer dropped the parent intent, as this message names no adult.
             return answer_adult(dispatcher, tracker, teacher=_professional_wrote(tracker))
 
+        if _asks_amount_after_money_answer(tracker, text):
+            # « combien ? » right after the reply about money.
+            dispatcher.utter_message(response="utter_money_amount")
+            return []
+
         intent = tracker.latest_message.get("intent", {}).get("name")
         if intent == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")
@@ -329,6 +340,17 @@ class ActionHandleFallback(SafetyFirstAction):
             return await _hand_over_after_failures(dispatcher, tracker)
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []
+
+
+def _asks_amount_after_money_answer(tracker: Tracker, text: Text) -> bool:
+    """Return whether the message is a short question about an amount and the previous one asked about money."""
+    if len(text.split()) > MAX_WORDS_OF_AMOUNT_QUESTION or not _AMOUNT_QUESTION.search(fold(text)):
+        return False
+    user_events = [event for event in tracker.events if event.get("event") == "user"]
+    if len(user_events) < 2:
+        return False
+    previous = ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+    return previous == "ask_money"
 
 
 def _professional_wrote(tracker: Tracker) -> bool:

@@ -151,6 +151,34 @@ def test_fallback_teacher_follow_up(run_action):
     assert run_action(ActionHandleFallback(), tracker).responses == ["utter_teacher"]
 
 
+def money_question(intent: str = "ask_money"):
+    return [{"event": "user", "text": "on est payé pendant la formation ?", "parse_data": {"intent": {"name": intent}}}]
+
+
+@pytest.mark.parametrize("text", ["combien ?", "c combien par mois", "ça fait cb en euros", "et le montant ?"])
+@pytest.mark.parametrize("intent", ["out_of_scope", "nlu_fallback"])
+def test_fallback_amount_after_money_answer(run_action, text, intent):
+    tracker = make_tracker(text, intent, events=money_question())
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_money_amount"]
+
+
+def test_fallback_amount_needs_money_answer(run_action):
+    tracker = make_tracker("combien ?", "out_of_scope", events=money_question("greet"))
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_out_of_scope"]
+
+
+def test_fallback_long_amount_question_out_of_scope(run_action):
+    tracker = make_tracker("combien de temps faut cuire des pâtes à la carbonara", "out_of_scope", events=money_question())
+    assert run_action(ActionHandleFallback(), tracker).responses == ["utter_out_of_scope"]
+
+
+def test_money_amount_reply_in_both_forms(domain):
+    young, adult = domain["responses"]["utter_money_amount"][-1], domain["responses"]["utter_money_amount"][0]
+    assert "ta situation" in young["text"]
+    assert "sa situation" in adult["text"]
+    assert adult["condition"] == [{"type": "slot", "name": "role", "value": "adult"}]
+
+
 def test_fallback_young_writer_rephrase(run_action):
     tracker = make_tracker("il veut arreter l ecole", "nlu_fallback")
     assert run_action(ActionHandleFallback(), tracker).responses == ["utter_ask_rephrase"]
