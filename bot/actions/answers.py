@@ -21,6 +21,7 @@ from bot.actions.handoff import (
 from bot.actions.language import FRENCH_ONLY_TRANSLATIONS, LANGUAGE_ENTITY
 from bot.actions.role import ADULT_ROLE, is_adult
 from bot.actions.safety import answer_check_in, answer_distress, helplines_text
+from bot.actions.schemes import MAX_SCHEMES_PER_ANSWER, schemes_in_text
 from bot.actions.search import (
     DAEU_MIN_AGE,
     continue_with_location,
@@ -36,32 +37,6 @@ from bot.nlu.adult_writer import introduces_professional
 from knowledge.helplines import load_helplines
 
 logger = logging.getLogger(__name__)
-
-# Schemes explained in at most one message each per turn; two covers "c'est
-# quoi la différence entre l'E2C et l'EPIDE".
-MAX_SCHEMES_PER_ANSWER = 2
-
-# Scheme names on folded text, for when the model found no scheme entity.
-SCHEME_KEYWORDS = {
-    "cio": (r"\bcio\b", r"centre d information et d orientation"),
-    "mission_locale": (r"missions? locales?", r"\bml\b"),
-    "psad": (r"\bpsad\b", r"plate ?forme de suivi"),
-    "mlds": (r"\bmlds\b", r"mission de lutte contre le decrochage"),
-    # Without the apostrophe the article sticks to the name: « le2c », « lepide ».
-    "e2c": (r"\bl?e2c\b", r"ecole de la (2e|2eme|deuxieme|seconde) chance"),
-    "epide": (r"\bl?epide\b",),
-    "micro_lycee": (r"micro ?lycee", r"lycee de la nouvelle chance"),
-    "service_civique": (r"service civique",),
-    # The CEJ replaced the Garantie jeunes on 1 March 2022.
-    "cej": (r"\bcej\b", r"contrat d engagement", r"garantie jeunes?"),
-    "apprentissage": (r"apprenti", r"alternance"),
-    "daeu": (r"\bdaeu\b",),
-    "vae": (r"\bvae\b", r"validation des acquis"),
-    "greta": (r"\bgreta\b",),
-    "cap": (r"\bcap\b",),
-    "foquale": (r"\bfoquale\b",),
-    "cfa": (r"\bcfa\b", r"centre de formation (d|des) apprentis"),
-}
 
 # Words that tell which right a question is about, on folded text.
 _OBLIGATION = re.compile(
@@ -111,17 +86,6 @@ def _daeu_age_note(
         dispatcher.utter_message(response="utter_daeu_too_young")
         return [SlotSet("age", str(age))]
     return []
-
-
-def schemes_in_text(text: Text) -> List[Text]:
-    """Return the schemes named in a text, in the order they appear."""
-    folded = fold(text)
-    positions = []
-    for scheme, patterns in SCHEME_KEYWORDS.items():
-        starts = [m.start() for p in patterns for m in re.finditer(p, folded)]
-        if starts:
-            positions.append((min(starts), scheme))
-    return [scheme for _, scheme in sorted(positions)]
 
 
 class ActionExplainScheme(SafetyFirstAction):

@@ -14,6 +14,7 @@ from bot.actions.base import SafetyFirstAction, conversation_ref
 from bot.actions.distress_patterns import fold
 from bot.actions.lookup import LocationOutcome, SearchPoint
 from bot.actions.role import is_adult
+from bot.actions.schemes import MAX_SCHEMES_PER_ANSWER, schemes_asked_about, schemes_in_text
 
 logger = logging.getLogger(__name__)
 
@@ -339,6 +340,30 @@ def show_reentry(
     show_places(dispatcher, point, types, adult=adult)
 
 
+# « et on est payé ? », « on touche combien ? » on folded text.
+_MONEY_QUESTION = re.compile(
+    r"\b(on est|on serait|on sera|je suis|je serai|je serais|est on|c est|etre) (paye|payee|payes|remunere|remuneree)\b"
+    r"|\b(combien on (touche|gagne)|on (touche|gagne) combien)\b"
+)
+
+
+def answer_side_questions(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+) -> None:
+    """Answer the other questions of a search request before its results.
+
+    « c koi une e2c et ya une mission locale a lille ? et on est payé ? »
+    gets the explanation of the E2C and the money reply, then the places.
+    """
+    text = tracker.latest_message.get("text") or ""
+    responses = domain.get("responses", {})
+    asked = [scheme for scheme in schemes_asked_about(text) if f"utter_scheme_{scheme}" in responses]
+    for scheme in asked[:MAX_SCHEMES_PER_ANSWER]:
+        dispatcher.utter_message(response=f"utter_scheme_{scheme}")
+    if _MONEY_QUESTION.search(fold(text)):
+        dispatcher.utter_message(response="utter_money")
+
+
 class ActionFindPlaces(SafetyFirstAction):
     """Show the nearest advice places or places of the requested type."""
 
@@ -349,6 +374,7 @@ class ActionFindPlaces(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Search places for the latest message, or repeat the last search in another town."""
+        answer_side_questions(dispatcher, tracker, domain)
         requested = lookup.requested_place_types(tracker)
         referred = referred_scheme_place(tracker) if not any(requested) else None
         if referred:
@@ -443,6 +469,7 @@ class ActionFindTrainings(SafetyFirstAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         """Search trainings for the latest message, or the advice places it names."""
+        answer_side_questions(dispatcher, tracker, domain)
         requested = lookup.requested_place_types(tracker)
         referred = referred_scheme_place(tracker) if not any(requested) else None
         if referred and not field_in_message(tracker):
@@ -535,8 +562,6 @@ class ActionHandleLocation(SafetyFirstAction):
 
 
 def _names_a_scheme(tracker: Tracker) -> bool:
-    from bot.actions.answers import schemes_in_text
-
     return bool(schemes_in_text(tracker.latest_message.get("text") or ""))
 
 

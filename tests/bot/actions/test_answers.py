@@ -8,22 +8,11 @@ from bot.actions.answers import (
     ActionExplainScheme,
     ActionHandleFallback,
     ActionHandleYesNo,
-    schemes_in_text,
 )
 from tests.bot.conftest import entity, make_tracker
 
 LYON = {"latitude": 45.75888, "longitude": 4.84139, "commune_insee": "69123",
         "commune_name": "Lyon (69)", "place_phrase": "de Lyon (69)"}
-
-
-def test_schemes_in_text_order():
-    assert schemes_in_text("c quoi la différence entre l'E2C et l'EPIDE") == ["e2c", "epide"]
-
-
-def test_schemes_in_text_glued_article_and_old_name():
-    assert schemes_in_text("lepide cest quoi") == ["epide"]
-    assert schemes_in_text("c koi le2c") == ["e2c"]
-    assert schemes_in_text("c koi la garantie jeune") == ["cej"]
 
 
 def test_explain_two_schemes(run_action):

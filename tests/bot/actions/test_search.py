@@ -23,6 +23,28 @@ def test_find_places_by_city(run_action):
     assert result.slot("commune_insee") == "69266"
 
 
+def test_find_places_answers_side_questions_first(run_action):
+    tracker = make_tracker("c koi une e2c et ya une mission locale a lille ? et on est payé ?", "find_place")
+    result = run_action(ActionFindPlaces(), tracker)
+    assert result.responses[:3] == ["utter_scheme_e2c", "utter_money", "utter_places_intro"]
+    assert "mission_locale" in {card["type"] for card in result.cards}
+
+
+def test_find_trainings_explains_asked_scheme(run_action):
+    tracker = make_tracker("c'est quoi l'apprentissage ? je cherche un cap cuisine à Lyon", "find_training",
+                           [entity("field", "cuisine"), entity("location", "Lyon")])
+    result = run_action(ActionFindTrainings(), tracker)
+    assert result.responses[0] == "utter_scheme_apprentissage"
+    assert "utter_money" not in result.responses
+
+
+def test_find_places_without_side_question_searches_only(run_action):
+    tracker = make_tracker("il est ou le cio a bordeaux", "find_place")
+    result = run_action(ActionFindPlaces(), tracker)
+    assert not any(response.startswith("utter_scheme_") for response in result.responses)
+    assert "utter_money" not in result.responses
+
+
 def test_find_places_without_type_shows_advice_places(run_action):
     tracker = make_tracker("qui peut m'aider près de chez moi à Nantes", "find_place")
     result = run_action(ActionFindPlaces(), tracker)
