@@ -234,6 +234,8 @@ class ActionHandleFallback(SafetyFirstAction):
     After two failures in a row, the bot offers a counsellor instead.
     """
 
+    answers_after_basic_needs = False
+
     def name(self) -> Text:
         return "action_handle_fallback"
 

@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.basic_needs import lacks_food
 from bot.actions.distress import assess, is_check_in_reply
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,13 @@ class SafetyFirstAction(Action, abc.ABC):
     """An action that hands distress messages to the safety response.
 
     It is abstract, so rasa-sdk does not register it as an action itself.
+    A message stating that the user has nothing to eat gets that reply first
+    (`bot.actions.basic_needs`), then the action's own answer unless
+    ``answers_after_basic_needs`` is False.
     """
+
+    # False for an action whose own answer would only ask to rephrase.
+    answers_after_basic_needs = True
 
     async def run(
         self,
@@ -101,6 +108,11 @@ class SafetyFirstAction(Action, abc.ABC):
         safety_events = answer_safety_first(dispatcher, tracker, self.name())
         if safety_events is not None:
             return safety_events
+        if lacks_food(tracker.latest_message.get("text") or ""):
+            logger.info("Reply to a lack of food sent in conversation %s.", conversation_ref(tracker.sender_id))
+            dispatcher.utter_message(response="utter_basic_needs_food")
+            if not self.answers_after_basic_needs:
+                return []
         events = await self.answer(dispatcher, tracker, domain)
         if assess(tracker.latest_message.get("text") or "").joke_about_death and may_check_in(tracker, events):
             events = check_in_after_joke(dispatcher, tracker, events)
