@@ -313,6 +313,28 @@ async def test_pending_counsellor_message_sent_when_user_writes(handoff_webhook,
     assert any(request.text.endswith("Je t'ai trouvé une adresse.") for request in delivered if request.text)
 
 
+async def test_danger_while_queued_notice_delivered(handoff_webhook, http, console, graph_api, sqlite_url,
+                                                    redis_client, key_prefix, rasa, sender_id, psid):
+    # The paused bot cannot reply. The bridge stores the danger notice, and
+    # the handoff service delivers it when the user's message is announced.
+    service, _ = console
+    session_factory = get_sessionmaker(sqlite_url)
+    with session_factory() as session:
+        conversation_id = store.escalate(session, channel="messenger", sender_id=sender_id).id
+        session.commit()
+    await Router(redis_client, session_factory, key_prefix=key_prefix).set("messenger", sender_id, conversation_id)
+
+    await post(http, handoff_webhook, text_event(PAGE_LYON, psid, "jveux mourir"))
+    await wait_for_transcript(sqlite_url, conversation_id, "user", 1)
+    await service.redeliver(conversation_id)
+
+    delivered = await graph_api.wait_for_messages_async(1, psid, timeout=REPLY_SECONDS)
+    assert any(store.NOTICE_DANGER_WHILE_WAITING in (request.text or "") for request in delivered)
+    assert rasa.messages == []
+    with session_factory() as session:
+        assert store.get_conversation(session, conversation_id).urgent
+
+
 async def test_refusal_survives_restart_until_user_writes(console, pages, graph_client, graph_api, window,
                                                           sqlite_url, redis_client, redis_url, key_prefix, sender_id,
                                                           make_counsellor, monkeypatch):
