@@ -19,7 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.basic_needs import lacks_food
-from bot.actions.distress import assess, is_check_in_reply
+from bot.actions.distress import Assessment, assess, is_check_in_reply
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,10 @@ def conversation_ref(sender_id: Text) -> Text:
 
 
 def answer_safety_first(
-    dispatcher: CollectingDispatcher, tracker: Tracker, action_name: Text
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    action_name: Text,
+    assessment: Optional[Assessment] = None,
 ) -> Optional[List[Dict[Text, Any]]]:
     """Send the safety response that the latest message needs, if any.
 
@@ -50,6 +53,8 @@ def answer_safety_first(
         dispatcher: The dispatcher of the running action.
         tracker: The conversation's tracker.
         action_name: The action that gives way, for the log.
+        assessment: The distress rules' reading of the latest message, when
+            the caller already has it.
 
     Returns:
         The events of the safety response, or None when the message needs none.
@@ -67,7 +72,8 @@ def answer_safety_first(
         return answer_suicide_followup(dispatcher, tracker)
 
     text = tracker.latest_message.get("text") or ""
-    assessment = assess(text)
+    if assessment is None:
+        assessment = assess(text)
     if only_cannot_call_after_safety_answer(assessment, tracker):
         # « je suis sourde, je peux pas appeler » right after the numbers:
         # whatever the intent, the user needs the written ways.
@@ -95,7 +101,7 @@ class SafetyFirstAction(Action, abc.ABC):
     ``answers_after_basic_needs`` is False.
     """
 
-    # False for an action whose own answer would only ask to rephrase.
+    # False for an action whose own reply would only request a rephrasing.
     answers_after_basic_needs = True
 
     async def run(
@@ -105,16 +111,20 @@ class SafetyFirstAction(Action, abc.ABC):
         domain: Dict[Text, Any],
     ) -> List[Dict[Text, Any]]:
         """Send the safety response for a message at risk, else run the action itself."""
-        safety_events = answer_safety_first(dispatcher, tracker, self.name())
+        text = tracker.latest_message.get("text") or ""
+        assessment = assess(text)
+        safety_events = answer_safety_first(dispatcher, tracker, self.name(), assessment)
         if safety_events is not None:
             return safety_events
-        if lacks_food(tracker.latest_message.get("text") or ""):
+
+        if lacks_food(text):
             logger.info("Reply to a lack of food sent in conversation %s.", conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_basic_needs_food")
             if not self.answers_after_basic_needs:
                 return []
+
         events = await self.answer(dispatcher, tracker, domain)
-        if assess(tracker.latest_message.get("text") or "").joke_about_death and may_check_in(tracker, events):
+        if assessment.joke_about_death and may_check_in(tracker, events):
             events = check_in_after_joke(dispatcher, tracker, events)
         return events
 

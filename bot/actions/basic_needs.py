@@ -6,8 +6,8 @@ The Missions locales accompany the 16-25 year olds in their daily life too
 (housing, health, transport), so the reply sends the user there and offers
 a counsellor of this service, whatever intent the model read.
 
-NOTE: a bare « j'ai faim » is left out on purpose, as young people write it
-about lunch; only a lack of money or of food counts.
+NOTE: a bare « j'ai faim » is left out on purpose, because young people
+write it about lunch. Only a lack of money or of food counts.
 """
 
 import re

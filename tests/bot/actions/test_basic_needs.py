@@ -1,4 +1,4 @@
-"""Tests of bot.actions.basic_needs and of its reply before the actions' own answers."""
+"""Tests of bot.actions.basic_needs and of its reply sent before the actions' own replies."""
 
 import pytest
 
